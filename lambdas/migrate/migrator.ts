@@ -1,0 +1,204 @@
+import { Client } from 'pg';
+import { DEFAULT_LOCK_RETRY, LockRetryOptions, withLockRetries } from '../db/lock-retry';
+import { MigrationFile, loadMigrationFiles } from './migration-files';
+import { splitSqlStatements } from './sql-splitter';
+
+export interface MigrateOptions {
+  /** Connection string; defaults to DATABASE_URL. */
+  databaseUrl?: string;
+  /** Folder of numbered .sql files; defaults to sql/migrations. */
+  dir?: string;
+  /** Apply only the files this accepts (the benchmark's baseline leaves the optimization out). */
+  include?: (file: MigrationFile) => boolean;
+  /** Wait for a concurrent runner to finish (default), or stop at once with MigrationLockedError. */
+  waitForLock?: boolean;
+  /** lock_timeout for each migration's DDL; lock waits beyond it are retried. */
+  lockTimeoutMs?: number;
+  lockRetry?: LockRetryOptions;
+  log?: (message: string) => void;
+}
+
+export interface MigrateResult {
+  applied: string[];
+  alreadyApplied: string[];
+  durationMs: number;
+}
+
+export class MigrationLockedError extends Error {
+  constructor() {
+    super('another migration runner holds the dbops:migrate advisory lock');
+    this.name = 'MigrationLockedError';
+  }
+}
+
+export class MigrationChecksumError extends Error {
+  constructor(readonly file: string) {
+    super(`migration ${file} was changed after it was applied; add a new migration instead of editing it`);
+    this.name = 'MigrationChecksumError';
+  }
+}
+
+export class MigrationFailedError extends Error {
+  constructor(
+    readonly file: string,
+    readonly cause: Error,
+  ) {
+    super(`migration ${file} failed: ${cause.message}`);
+    this.name = 'MigrationFailedError';
+  }
+}
+
+const LOCK_KEY = 'dbops:migrate';
+
+const BOOKKEEPING_SQL = `
+  CREATE SCHEMA IF NOT EXISTS dbops;
+  CREATE TABLE IF NOT EXISTS dbops.schema_migrations (
+    version     text PRIMARY KEY,
+    checksum    text NOT NULL CHECK (checksum ~ '^[0-9a-f]{64}$'),
+    applied_at  timestamptz NOT NULL DEFAULT now(),
+    duration_ms integer NOT NULL CHECK (duration_ms >= 0)
+  );`;
+
+interface AppliedRow {
+  version: string;
+  checksum: string;
+}
+
+export async function migrate(options: MigrateOptions = {}): Promise<MigrateResult> {
+  const connectionString = options.databaseUrl ?? process.env.DATABASE_URL;
+  if (!connectionString) throw new Error('no database: pass --database-url or set DATABASE_URL');
+  const log = options.log ?? (() => undefined);
+  const files = loadMigrationFiles(options.dir).filter(options.include ?? (() => true));
+  const started = Date.now();
+
+  const client = new Client({ connectionString, application_name: 'dbops:migrate' });
+  await client.connect();
+  try {
+    await acquireLock(client, options.waitForLock ?? true);
+    try {
+      await client.query(`SET statement_timeout = 0`);
+      await client.query(`SET lock_timeout = ${Math.trunc(options.lockTimeoutMs ?? 5000)}`);
+      await client.query(BOOKKEEPING_SQL);
+      const { rows } = await client.query<AppliedRow>('SELECT version, checksum FROM dbops.schema_migrations');
+      const applied = new Map(rows.map((row) => [row.version, row.checksum]));
+
+      const result: MigrateResult = { applied: [], alreadyApplied: [], durationMs: 0 };
+      for (const file of files) {
+        const recorded = applied.get(file.name);
+        if (recorded !== undefined) {
+          if (recorded !== file.checksum) throw new MigrationChecksumError(file.name);
+          result.alreadyApplied.push(file.name);
+          continue;
+        }
+        const fileStarted = Date.now();
+        try {
+          await withLockRetries(
+            () => (file.transactional ? applyInTransaction(client, file, fileStarted) : applyStatementByStatement(client, file, fileStarted)),
+            { ...DEFAULT_LOCK_RETRY, ...options.lockRetry, onRetry: (attempt, error) => log(`${file.name}: lock busy (${error.message}), retry ${attempt}`) },
+          );
+        } catch (error) {
+          throw new MigrationFailedError(file.name, error as Error);
+        }
+        log(`applied ${file.name} in ${Date.now() - fileStarted} ms`);
+        result.applied.push(file.name);
+      }
+      result.durationMs = Date.now() - started;
+      return result;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [LOCK_KEY]).catch(() => undefined);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+async function acquireLock(client: Client, wait: boolean): Promise<void> {
+  if (wait) {
+    // Advisory lock waits are not subject to a short lock_timeout here: a second deploy simply queues.
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [LOCK_KEY]);
+    return;
+  }
+  const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [LOCK_KEY]);
+  if (!rows[0].locked) throw new MigrationLockedError();
+}
+
+async function record(client: Client, file: MigrationFile, started: number): Promise<void> {
+  await client.query('INSERT INTO dbops.schema_migrations (version, checksum, duration_ms) VALUES ($1, $2, $3)', [
+    file.name,
+    file.checksum,
+    Date.now() - started,
+  ]);
+}
+
+async function applyInTransaction(client: Client, file: MigrationFile, started: number): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query(file.sql);
+    await record(client, file, started);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+const CONCURRENT_INDEX = /^CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"?([\w$]+)"?\s+ON\s+(?:ONLY\s+)?("?[\w$]+"?(?:\."?[\w$]+"?)?)/i;
+
+/**
+ * Files marked no-transaction hold CREATE INDEX CONCURRENTLY, which cannot run in a transaction
+ * block. A crash part-way leaves earlier statements applied and possibly an INVALID index, which
+ * `IF NOT EXISTS` would then silently keep; so such leftovers named in the file are dropped first,
+ * and every statement must be safe to repeat.
+ */
+async function applyStatementByStatement(client: Client, file: MigrationFile, started: number): Promise<void> {
+  const statements = splitSqlStatements(file.sql);
+  for (const statement of statements) {
+    const index = CONCURRENT_INDEX.exec(withoutLeadingComments(statement));
+    if (index) {
+      if (!/IF\s+NOT\s+EXISTS/i.test(statement)) {
+        throw new Error(`${file.name}: CREATE INDEX CONCURRENTLY must say IF NOT EXISTS so a re-run after a crash is safe`);
+      }
+      await dropInvalidIndex(client, index[1], index[2]);
+    }
+    await client.query(statement);
+  }
+  await record(client, file, started);
+}
+
+function withoutLeadingComments(statement: string): string {
+  return statement.replace(/^(?:\s*--[^\n]*\n|\s*\/\*[\s\S]*?\*\/)*/, '').trimStart();
+}
+
+/** An index lives in its table's schema, so look it up there rather than on the search_path. */
+async function dropInvalidIndex(client: Client, indexName: string, tableName: string): Promise<void> {
+  const { rows } = await client.query<{ qualified: string }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS qualified
+       FROM pg_index i
+       JOIN pg_class c ON c.oid = i.indexrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE NOT i.indisvalid AND c.relname = $1 AND i.indrelid = to_regclass($2)`,
+    [indexName, tableName],
+  );
+  for (const row of rows) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${row.qualified}`);
+}
+
+export interface MigrationStatus {
+  name: string;
+  applied: boolean;
+  appliedAt?: Date;
+}
+
+export async function migrationStatus(databaseUrl: string, dir?: string): Promise<MigrationStatus[]> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const exists = await client.query(`SELECT to_regclass('dbops.schema_migrations') IS NOT NULL AS present`);
+    const rows = exists.rows[0].present
+      ? (await client.query<{ version: string; applied_at: Date }>('SELECT version, applied_at FROM dbops.schema_migrations')).rows
+      : [];
+    const appliedAt = new Map(rows.map((row) => [row.version, row.applied_at]));
+    return loadMigrationFiles(dir).map((file) => ({ name: file.name, applied: appliedAt.has(file.name), appliedAt: appliedAt.get(file.name) }));
+  } finally {
+    await client.end();
+  }
+}
