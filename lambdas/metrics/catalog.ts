@@ -1,0 +1,65 @@
+/**
+ * The one catalog of custom metrics. The tasks publish by these definitions and the CDK alarms
+ * and dashboard read them, so a name or unit can never drift between producer and consumer.
+ * Units are CloudWatch StandardUnit strings.
+ */
+export const METRIC_NAMESPACE = 'AuroraDbops';
+
+export type MetricUnit = 'Percent' | 'Count' | 'Seconds' | 'Milliseconds' | 'Bytes';
+export type DimensionName = 'Environment' | 'Task' | 'Table' | 'View' | 'Pool' | 'Query';
+
+export interface MetricDefinition {
+  readonly name: string;
+  readonly unit: MetricUnit;
+  /** Every datum carries exactly these dimensions, in this order. */
+  readonly dimensions: readonly DimensionName[];
+  readonly description: string;
+}
+
+function metric(name: string, unit: MetricUnit, dimensions: readonly DimensionName[], description: string): MetricDefinition {
+  return { name, unit, dimensions, description };
+}
+
+const ENV = ['Environment'] as const;
+
+export const METRICS = {
+  // health-check
+  connectionUtilization: metric('ConnectionUtilization', 'Percent', ENV, 'Backends in use as a share of max_connections'),
+  cacheHitRatio: metric('CacheHitRatio', 'Percent', ENV, 'Heap blocks served from cache, user tables'),
+  indexCacheHitRatio: metric('IndexCacheHitRatio', 'Percent', ENV, 'Index blocks served from cache, user indexes'),
+  maxDeadTuplePercent: metric('MaxDeadTuplePercent', 'Percent', ENV, 'Worst dead-tuple share over tables large enough to matter'),
+  deadTuplePercent: metric('DeadTuplePercent', 'Percent', ['Environment', 'Table'], 'Dead-tuple share of one table'),
+  estimatedTableBloat: metric('EstimatedTableBloatBytes', 'Bytes', ENV, 'Estimated wasted bytes over all user tables'),
+  tableBloat: metric('TableBloatBytes', 'Bytes', ['Environment', 'Table'], 'Estimated wasted bytes of one table'),
+  unusedIndexCount: metric('UnusedIndexCount', 'Count', ENV, 'Non-unique indexes with no scans since statistics reset'),
+  invalidIndexCount: metric('InvalidIndexCount', 'Count', ENV, 'Indexes left INVALID by a failed concurrent build'),
+  viewStaleness: metric('MaterializedViewStaleness', 'Seconds', ['Environment', 'View'], 'Seconds since the last successful refresh of a view'),
+  maxViewStaleness: metric('MaxMaterializedViewStaleness', 'Seconds', ENV, 'Stalest managed materialized view'),
+  partitionCount: metric('PartitionCount', 'Count', ['Environment', 'Table'], 'Partitions of a managed table, default included'),
+  partitionSize: metric('PartitionedTableSizeBytes', 'Bytes', ['Environment', 'Table'], 'Total size of a managed table and its partitions'),
+  partitionHeadroom: metric('PartitionHeadroomMonths', 'Count', ['Environment', 'Table'], 'Whole future months covered by partitions'),
+  minPartitionHeadroom: metric('MinPartitionHeadroomMonths', 'Count', ENV, 'Smallest headroom over all managed tables'),
+  defaultPartitionRows: metric('DefaultPartitionRows', 'Count', ['Environment', 'Table'], 'Rows sitting in the default partition of a table'),
+  totalDefaultPartitionRows: metric('TotalDefaultPartitionRows', 'Count', ENV, 'Rows in all default partitions'),
+  replicaLag: metric('ReplicaLagMaximum', 'Milliseconds', ENV, 'Largest replica lag reported by aurora_replica_status()'),
+  transactionIdAge: metric('TransactionIdAge', 'Count', ENV, 'age(datfrozenxid) of the oldest database'),
+  slowestStatementMean: metric('SlowestStatementMeanTime', 'Milliseconds', ENV, 'Highest mean execution time in pg_stat_statements'),
+  // long-query-check
+  longRunningQueries: metric('LongRunningQueryCount', 'Count', ENV, 'Active queries older than the long-query threshold'),
+  longestQueryDuration: metric('LongestQueryDuration', 'Seconds', ENV, 'Age of the oldest active query'),
+  cancelledQueries: metric('CancelledQueryCount', 'Count', ENV, 'Queries cancelled above the hard limit'),
+  // refresh-materialized-views
+  viewRefreshDuration: metric('MaterializedViewRefreshDuration', 'Milliseconds', ['Environment', 'View'], 'Duration of one view refresh'),
+  // every task
+  taskDuration: metric('TaskDuration', 'Milliseconds', ['Environment', 'Task'], 'Wall time of one task invocation'),
+  taskSuccess: metric('TaskSuccess', 'Count', ['Environment', 'Task'], '1 per successful invocation'),
+  taskFailure: metric('TaskFailure', 'Count', ['Environment', 'Task'], '1 per failed invocation'),
+  taskSkipped: metric('TaskSkipped', 'Count', ['Environment', 'Task'], '1 per invocation skipped because another run held the lock'),
+  // application library
+  poolUtilization: metric('PoolUtilization', 'Percent', ['Environment', 'Pool'], 'Checked-out clients as a share of the pool maximum'),
+  poolWaiting: metric('PoolWaitingClients', 'Count', ['Environment', 'Pool'], 'Callers queued for a pool client'),
+  queryDuration: metric('QueryDuration', 'Milliseconds', ['Environment', 'Query'], 'Duration of one named application query'),
+  slowQueries: metric('SlowQueryCount', 'Count', ['Environment', 'Query'], 'Named application queries above the slow-query threshold'),
+} as const satisfies Record<string, MetricDefinition>;
+
+export type MetricKey = keyof typeof METRICS;
