@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
-export const MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', 'sql', 'migrations');
+/** In a Lambda bundle the SQL is copied beside the handler, and DBOPS_MIGRATIONS_DIR says where. */
+export const MIGRATIONS_DIR = process.env.DBOPS_MIGRATIONS_DIR ?? path.resolve(__dirname, '..', '..', 'sql', 'migrations');
 
 /** A file whose first lines contain this marker runs statement by statement, outside a transaction. */
 export const NO_TRANSACTION_MARKER = '-- dbops:no-transaction';
