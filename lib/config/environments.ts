@@ -1,0 +1,337 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { MAINTENANCE_TASKS, MaintenanceTaskName } from './managed-objects';
+
+/**
+ * Every per-environment setting of the stack, in one typed place. Nothing else in lib/ holds a
+ * number that differs between dev, staging and prod.
+ */
+export const ENVIRONMENT_NAMES = ['dev', 'staging', 'prod'] as const;
+export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
+
+/** 'pg' connects through RDS Proxy with IAM tokens; 'data-api' uses the RDS Data API over HTTPS. */
+export type DatabaseDriver = 'pg' | 'data-api';
+
+export interface DatabaseSettings {
+  /** Database created in the cluster and used by the platform and the maintenance tasks. */
+  readonly databaseName: string;
+  /** Instance class without the `db.` prefix, e.g. 'r7g.large'. */
+  readonly writerInstanceClass: string;
+  /** Readers managed by CloudFormation; prod keeps >= 2 so a failover target exists in another AZ. */
+  readonly readerInstanceClass: string;
+  readonly readers: number;
+  readonly backupRetentionDays: number;
+  /** Deletion protection plus a RETAIN/SNAPSHOT removal policy in staging and prod. */
+  readonly deletionProtection: boolean;
+  readonly removalPolicy: RemovalPolicy;
+  readonly logRetention: logs.RetentionDays;
+  /** Enhanced monitoring granularity (1, 5, 10, 15, 30 or 60 seconds). */
+  readonly monitoringIntervalSeconds: number;
+  readonly databaseInsights: rds.DatabaseInsightsMode;
+  readonly performanceInsightRetention: rds.PerformanceInsightRetention;
+  readonly logMinDurationStatementMs: number;
+  readonly idleInTransactionSessionTimeoutMs: number;
+  readonly driver: DatabaseDriver;
+  /** Days between automatic rotations of the master secret. */
+  readonly secretRotationDays: number;
+}
+
+/** The application's node-postgres pool, as the spec gives it for production. */
+export interface PoolSettings {
+  readonly min: number;
+  readonly max: number;
+  readonly connectionTimeoutMillis: number;
+  readonly idleTimeoutMillis: number;
+  readonly statementTimeoutMillis: number;
+  readonly queryTimeoutMillis: number;
+}
+
+export interface ProxySettings {
+  /** Share of the writer's max_connections the proxy may open; the rest stays for maintenance and failover. */
+  readonly maxConnectionsPercent: number;
+  readonly maxIdleConnectionsPercent: number;
+  /** How long a client waits for a pooled database connection; kept at the pool's connect timeout. */
+  readonly borrowTimeout: Duration;
+  readonly idleClientTimeout: Duration;
+}
+
+export interface ReplicaAutoScalingSettings {
+  /** Counts every reader, the CloudFormation-managed ones included. */
+  readonly minReaders: number;
+  readonly maxReaders: number;
+  readonly targetReaderCpuPercent: number;
+  readonly targetReaderConnections: number;
+  readonly scaleOutCooldown: Duration;
+  readonly scaleInCooldown: Duration;
+}
+
+export interface TaskSettings {
+  /** EventBridge schedule expression, UTC. */
+  readonly schedule: string;
+  readonly timeout: Duration;
+  readonly memoryMb: number;
+  /** Lambda asynchronous retries after a failed run (0-2). */
+  readonly retryAttempts: number;
+  /** An event older than this is dropped to the dead-letter queue instead of running late. */
+  readonly maxEventAge: Duration;
+}
+
+export interface MaintenanceSettings {
+  readonly partitionRetentionMonths: number;
+  readonly lockTimeoutMs: number;
+  readonly tasks: Readonly<Record<MaintenanceTaskName, TaskSettings>>;
+}
+
+export interface AlarmSettings {
+  readonly email: string;
+  /** Spec "Alert Thresholds". */
+  readonly poolUtilizationPercent: number;
+  readonly queryTimeMs: number;
+  readonly cacheHitRatioPercent: number;
+  readonly deadTuplePercent: number;
+  readonly longQuerySeconds: number;
+  /** Beyond the spec. */
+  readonly cpuPercent: number;
+  readonly freeableMemoryBytes: number;
+  readonly replicaLagMs: number;
+  readonly volumeBytesUsed: number;
+  readonly freeLocalStorageBytes: number;
+  readonly materializedViewStalenessSeconds: number;
+  readonly partitionHeadroomMonths: number;
+  readonly transactionIdAge: number;
+}
+
+export interface EnvironmentConfig {
+  readonly envName: EnvironmentName;
+  readonly account: string;
+  readonly region: string;
+  /** Given explicitly so synth needs no context lookup; prod spans three. */
+  readonly availabilityZones: readonly string[];
+  readonly vpcCidr: string;
+  readonly database: DatabaseSettings;
+  readonly pool: PoolSettings;
+  readonly proxy: ProxySettings;
+  readonly replicaAutoScaling: ReplicaAutoScalingSettings;
+  readonly maintenance: MaintenanceSettings;
+  readonly alarms: AlarmSettings;
+}
+
+const GiB = 1024 ** 3;
+
+/** The spec's schedule table; times are UTC and spread so heavy tasks don't overlap. */
+function taskSettings(overrides: Partial<Record<MaintenanceTaskName, Partial<TaskSettings>>> = {}): Record<MaintenanceTaskName, TaskSettings> {
+  const base: Record<MaintenanceTaskName, TaskSettings> = {
+    'refresh-materialized-views': { schedule: 'cron(5 * * * ? *)', timeout: Duration.minutes(15), memoryMb: 512, retryAttempts: 1, maxEventAge: Duration.minutes(30) },
+    'create-partitions': { schedule: 'cron(15 0 * * ? *)', timeout: Duration.minutes(5), memoryMb: 256, retryAttempts: 2, maxEventAge: Duration.hours(6) },
+    'drop-old-partitions': { schedule: 'cron(30 3 ? * SUN *)', timeout: Duration.minutes(10), memoryMb: 256, retryAttempts: 2, maxEventAge: Duration.hours(6) },
+    'vacuum-analyze': { schedule: 'cron(0 4 ? * SUN *)', timeout: Duration.minutes(15), memoryMb: 256, retryAttempts: 1, maxEventAge: Duration.hours(2) },
+    reindex: { schedule: 'cron(0 5 1 * ? *)', timeout: Duration.minutes(15), memoryMb: 256, retryAttempts: 1, maxEventAge: Duration.hours(2) },
+    'update-statistics': { schedule: 'cron(45 2 * * ? *)', timeout: Duration.minutes(15), memoryMb: 256, retryAttempts: 1, maxEventAge: Duration.hours(2) },
+    // The next run comes within minutes, so a retry would only pile up behind it.
+    'health-check': { schedule: 'rate(5 minutes)', timeout: Duration.minutes(2), memoryMb: 256, retryAttempts: 0, maxEventAge: Duration.minutes(5) },
+    'long-query-check': { schedule: 'rate(1 minute)', timeout: Duration.seconds(50), memoryMb: 256, retryAttempts: 0, maxEventAge: Duration.minutes(1) },
+  };
+  for (const [task, override] of Object.entries(overrides) as [MaintenanceTaskName, Partial<TaskSettings>][]) {
+    base[task] = { ...base[task], ...override };
+  }
+  return base;
+}
+
+const SPEC_THRESHOLDS = {
+  poolUtilizationPercent: 80,
+  queryTimeMs: 1000,
+  cacheHitRatioPercent: 90,
+  deadTuplePercent: 20,
+  longQuerySeconds: 30,
+  materializedViewStalenessSeconds: 2 * 3600,
+  partitionHeadroomMonths: 2,
+  // Autovacuum's anti-wraparound default freezes at 200 million; a billion means it is falling behind.
+  transactionIdAge: 1_000_000_000,
+} as const;
+
+const CONFIGS: Record<EnvironmentName, EnvironmentConfig> = {
+  dev: {
+    envName: 'dev',
+    account: '111111111111',
+    region: 'eu-west-1',
+    availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+    vpcCidr: '10.10.0.0/16',
+    database: {
+      databaseName: 'platform',
+      writerInstanceClass: 't4g.medium',
+      readerInstanceClass: 't4g.medium',
+      readers: 1,
+      backupRetentionDays: 7,
+      deletionProtection: false,
+      removalPolicy: RemovalPolicy.DESTROY,
+      logRetention: logs.RetentionDays.ONE_MONTH,
+      monitoringIntervalSeconds: 60,
+      databaseInsights: rds.DatabaseInsightsMode.STANDARD,
+      performanceInsightRetention: rds.PerformanceInsightRetention.DEFAULT,
+      logMinDurationStatementMs: 1000,
+      idleInTransactionSessionTimeoutMs: 60_000,
+      driver: 'pg',
+      secretRotationDays: 30,
+    },
+    pool: { min: 2, max: 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000, statementTimeoutMillis: 30000, queryTimeoutMillis: 30000 },
+    proxy: { maxConnectionsPercent: 90, maxIdleConnectionsPercent: 50, borrowTimeout: Duration.seconds(5), idleClientTimeout: Duration.minutes(15) },
+    replicaAutoScaling: { minReaders: 1, maxReaders: 2, targetReaderCpuPercent: 70, targetReaderConnections: 200, scaleOutCooldown: Duration.minutes(5), scaleInCooldown: Duration.minutes(15) },
+    maintenance: { partitionRetentionMonths: 3, lockTimeoutMs: 3000, tasks: taskSettings() },
+    alarms: {
+      email: 'dbops-dev@example.com',
+      ...SPEC_THRESHOLDS,
+      cpuPercent: 90,
+      freeableMemoryBytes: 256 * 1024 ** 2,
+      replicaLagMs: 5000,
+      volumeBytesUsed: 50 * GiB,
+      freeLocalStorageBytes: 2 * GiB,
+    },
+  },
+  staging: {
+    envName: 'staging',
+    account: '222222222222',
+    region: 'eu-west-1',
+    availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+    vpcCidr: '10.20.0.0/16',
+    database: {
+      databaseName: 'platform',
+      writerInstanceClass: 'r7g.large',
+      readerInstanceClass: 'r7g.large',
+      readers: 1,
+      backupRetentionDays: 14,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.SNAPSHOT,
+      logRetention: logs.RetentionDays.THREE_MONTHS,
+      monitoringIntervalSeconds: 15,
+      databaseInsights: rds.DatabaseInsightsMode.STANDARD,
+      performanceInsightRetention: rds.PerformanceInsightRetention.DEFAULT,
+      logMinDurationStatementMs: 1000,
+      idleInTransactionSessionTimeoutMs: 60_000,
+      driver: 'pg',
+      secretRotationDays: 30,
+    },
+    pool: { min: 5, max: 50, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000, statementTimeoutMillis: 30000, queryTimeoutMillis: 30000 },
+    proxy: { maxConnectionsPercent: 90, maxIdleConnectionsPercent: 50, borrowTimeout: Duration.seconds(5), idleClientTimeout: Duration.minutes(15) },
+    replicaAutoScaling: { minReaders: 1, maxReaders: 3, targetReaderCpuPercent: 65, targetReaderConnections: 400, scaleOutCooldown: Duration.minutes(5), scaleInCooldown: Duration.minutes(15) },
+    maintenance: { partitionRetentionMonths: 12, lockTimeoutMs: 3000, tasks: taskSettings() },
+    alarms: {
+      email: 'dbops-staging@example.com',
+      ...SPEC_THRESHOLDS,
+      cpuPercent: 85,
+      freeableMemoryBytes: 1 * GiB,
+      replicaLagMs: 2000,
+      volumeBytesUsed: 200 * GiB,
+      freeLocalStorageBytes: 5 * GiB,
+    },
+  },
+  prod: {
+    envName: 'prod',
+    account: '333333333333',
+    region: 'eu-west-1',
+    availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+    vpcCidr: '10.30.0.0/16',
+    database: {
+      databaseName: 'platform',
+      writerInstanceClass: 'r7g.xlarge',
+      // Same class as the writer: a reader is the failover target and must carry the writer's load.
+      readerInstanceClass: 'r7g.xlarge',
+      readers: 2,
+      backupRetentionDays: 35,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      logRetention: logs.RetentionDays.ONE_YEAR,
+      monitoringIntervalSeconds: 10,
+      databaseInsights: rds.DatabaseInsightsMode.ADVANCED,
+      performanceInsightRetention: rds.PerformanceInsightRetention.MONTHS_15,
+      logMinDurationStatementMs: 1000,
+      idleInTransactionSessionTimeoutMs: 60_000,
+      driver: 'pg',
+      secretRotationDays: 30,
+    },
+    // The spec's production pool.
+    pool: { min: 10, max: 100, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000, statementTimeoutMillis: 30000, queryTimeoutMillis: 30000 },
+    proxy: { maxConnectionsPercent: 90, maxIdleConnectionsPercent: 50, borrowTimeout: Duration.seconds(5), idleClientTimeout: Duration.minutes(15) },
+    replicaAutoScaling: { minReaders: 2, maxReaders: 8, targetReaderCpuPercent: 60, targetReaderConnections: 800, scaleOutCooldown: Duration.minutes(5), scaleInCooldown: Duration.minutes(20) },
+    maintenance: { partitionRetentionMonths: 24, lockTimeoutMs: 3000, tasks: taskSettings() },
+    alarms: {
+      email: 'dbops-oncall@example.com',
+      ...SPEC_THRESHOLDS,
+      cpuPercent: 80,
+      freeableMemoryBytes: 2 * GiB,
+      replicaLagMs: 1000,
+      volumeBytesUsed: 1024 * GiB,
+      freeLocalStorageBytes: 10 * GiB,
+    },
+  },
+};
+
+export class UnknownEnvironmentError extends Error {
+  constructor(name: unknown) {
+    super(`unknown environment ${JSON.stringify(name)}: pass -c env=${ENVIRONMENT_NAMES.join('|')}`);
+    this.name = 'UnknownEnvironmentError';
+  }
+}
+
+export function isEnvironmentName(name: unknown): name is EnvironmentName {
+  return typeof name === 'string' && (ENVIRONMENT_NAMES as readonly string[]).includes(name);
+}
+
+/** The settings for one environment, checked; `overrides` serve tests and one-off variants. */
+export function environmentConfig(name: unknown, overrides: Partial<EnvironmentConfig> = {}): EnvironmentConfig {
+  if (!isEnvironmentName(name)) throw new UnknownEnvironmentError(name);
+  const config = { ...CONFIGS[name], ...overrides };
+  validateConfig(config);
+  return config;
+}
+
+const SCHEDULE = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$/;
+const MONITORING_INTERVALS = [1, 5, 10, 15, 30, 60];
+
+/** Rejects settings AWS would refuse at deploy time, with a message naming the setting. */
+export function validateConfig(config: EnvironmentConfig): void {
+  const problems: string[] = [];
+  const { database, replicaAutoScaling: scaling, proxy, pool, maintenance, alarms } = config;
+  const where = `environment ${config.envName}`;
+  if (!/^\d{12}$/.test(config.account)) problems.push(`account must be 12 digits, got "${config.account}"`);
+  if (config.availabilityZones.length < 2) problems.push('availabilityZones needs at least 2 zones (Aurora subnet group and proxy endpoints)');
+  if (config.envName === 'prod' && config.availabilityZones.length < 3) problems.push('prod needs 3 availability zones');
+  for (const zone of config.availabilityZones) {
+    if (!zone.startsWith(config.region)) problems.push(`availability zone ${zone} is not in region ${config.region}`);
+  }
+  if (config.envName === 'prod' && database.readers < 2) problems.push('prod needs at least 2 readers in different zones');
+  if (database.readers < 0 || database.readers > 15) problems.push('readers must be 0..15');
+  if (database.backupRetentionDays < 1 || database.backupRetentionDays > 35) problems.push('backupRetentionDays must be 1..35');
+  if (!MONITORING_INTERVALS.includes(database.monitoringIntervalSeconds)) problems.push(`monitoringIntervalSeconds must be one of ${MONITORING_INTERVALS.join(', ')}`);
+  if (database.databaseInsights === rds.DatabaseInsightsMode.ADVANCED && database.performanceInsightRetention !== rds.PerformanceInsightRetention.MONTHS_15) {
+    problems.push('Database Insights ADVANCED needs performanceInsightRetention MONTHS_15');
+  }
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database.databaseName)) problems.push(`databaseName "${database.databaseName}" is not a plain lower-case identifier`);
+  if (scaling.minReaders < database.readers) problems.push(`replicaAutoScaling.minReaders (${scaling.minReaders}) is below the ${database.readers} template-managed readers`);
+  if (scaling.maxReaders < scaling.minReaders || scaling.maxReaders > 15) problems.push('replicaAutoScaling.maxReaders must be between minReaders and 15');
+  if (proxy.maxIdleConnectionsPercent > proxy.maxConnectionsPercent) problems.push('proxy.maxIdleConnectionsPercent cannot exceed maxConnectionsPercent');
+  if (proxy.maxConnectionsPercent < 1 || proxy.maxConnectionsPercent > 100) problems.push('proxy.maxConnectionsPercent must be 1..100');
+  if (proxy.borrowTimeout.toSeconds() > 3600) problems.push('proxy.borrowTimeout must be at most 3600 s');
+  if (pool.min > pool.max) problems.push('pool.min cannot exceed pool.max');
+  if (maintenance.partitionRetentionMonths < 1) problems.push('maintenance.partitionRetentionMonths must be at least 1');
+  for (const task of MAINTENANCE_TASKS) {
+    const settings = maintenance.tasks[task];
+    if (!settings) {
+      problems.push(`maintenance.tasks has no entry for ${task}`);
+      continue;
+    }
+    if (!SCHEDULE.test(settings.schedule)) problems.push(`maintenance.tasks.${task}.schedule "${settings.schedule}" is not an EventBridge rate() or cron() expression`);
+    if (settings.timeout.toSeconds() > 900) problems.push(`maintenance.tasks.${task}.timeout exceeds Lambda's 15 minutes`);
+    if (settings.retryAttempts < 0 || settings.retryAttempts > 2) problems.push(`maintenance.tasks.${task}.retryAttempts must be 0..2`);
+    const age = settings.maxEventAge.toSeconds();
+    if (age < 60 || age > 6 * 3600) problems.push(`maintenance.tasks.${task}.maxEventAge must be 1 minute..6 hours`);
+  }
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarms.email)) problems.push(`alarms.email "${alarms.email}" is not an e-mail address`);
+  if (problems.length > 0) throw new Error(`invalid settings for ${where}: ${problems.join('; ')}`);
+}
+
+/** The margin a task keeps between its own time budget and the Lambda timeout, to report and release locks. */
+export function taskTimeBudgetMs(settings: TaskSettings): number {
+  const timeoutMs = settings.timeout.toMilliseconds();
+  return timeoutMs - Math.max(5_000, Math.round(timeoutMs * 0.1));
+}

@@ -1,0 +1,34 @@
+/**
+ * Database objects the dashboard and alarms address by name. They mirror dbops.partitioned_tables
+ * and dbops.materialized_views (migrations 020 and 040); per-table and per-view metrics carry these
+ * names as their Table / View dimension values.
+ */
+export const MANAGED_PARTITIONED_TABLES = ['public.listening_mentions', 'public.security_audit_logs'] as const;
+
+export const MANAGED_MATERIALIZED_VIEWS = [
+  'public.mv_daily_post_metrics',
+  'public.mv_daily_workspace_activity',
+  'public.mv_conversation_metrics',
+  'public.mv_listening_sentiment_trends',
+  'public.mv_influencer_metrics',
+] as const;
+
+/** The database role the maintenance functions log in as (GRANT pg_maintain, rds_iam; see README "Deploy"). */
+export const MAINTENANCE_DB_USER = 'dbops_maintenance';
+
+/** The scheduled maintenance tasks; each name is the `task` field of the handler's event. */
+export const MAINTENANCE_TASKS = [
+  'refresh-materialized-views',
+  'create-partitions',
+  'drop-old-partitions',
+  'vacuum-analyze',
+  'reindex',
+  'update-statistics',
+  'health-check',
+  'long-query-check',
+] as const;
+
+export type MaintenanceTaskName = (typeof MAINTENANCE_TASKS)[number];
+
+/** The platform application's database role (GRANT rds_iam); the proxy may log in as it. */
+export const APPLICATION_DB_USER = 'platform_app';

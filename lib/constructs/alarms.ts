@@ -1,0 +1,293 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { EnvironmentConfig } from '../config/environments';
+import { MAINTENANCE_TASKS, MaintenanceTaskName } from '../config/managed-objects';
+import { MaintenanceTask, pascalCase } from './maintenance-functions';
+import { catalogMetric, clusterMetric, proxyMetric, proxyPoolUtilization } from './metrics';
+
+export interface DatabaseAlarmsProps {
+  readonly config: EnvironmentConfig;
+  readonly clusterIdentifier: string;
+  readonly proxyName: string;
+  readonly tasks: Readonly<Record<MaintenanceTaskName, MaintenanceTask>>;
+  readonly deadLetterQueue: sqs.IQueue;
+}
+
+interface AlarmSpec {
+  readonly metric: cloudwatch.IMetric;
+  readonly threshold: number;
+  readonly comparison: cloudwatch.ComparisonOperator;
+  readonly evaluationPeriods: number;
+  readonly datapointsToAlarm?: number;
+  readonly treatMissingData: cloudwatch.TreatMissingData;
+  readonly description: string;
+}
+
+const { GREATER_THAN_THRESHOLD: ABOVE, LESS_THAN_THRESHOLD: BELOW, GREATER_THAN_OR_EQUAL_TO_THRESHOLD: AT_LEAST } = cloudwatch.ComparisonOperator;
+const { BREACHING, NOT_BREACHING, MISSING } = cloudwatch.TreatMissingData;
+
+/**
+ * The spec's alert thresholds plus what keeps the cluster and the maintenance tasks healthy, all
+ * sent to one KMS-encrypted topic with an e-mail subscription.
+ *
+ * Missing data is decided per alarm: the health-check and long-query-check heartbeats treat it as
+ * breaching (no data means the check itself is dead); the values those checks publish treat it as
+ * not breaching, so a dead check raises one heartbeat alarm instead of a dozen; AWS metrics of the
+ * cluster stay MISSING, which shows as INSUFFICIENT_DATA rather than a false OK or a false page.
+ */
+export class DatabaseAlarms extends Construct {
+  readonly topic: sns.Topic;
+  readonly alarms: Record<string, cloudwatch.Alarm> = {};
+  private readonly envName: string;
+
+  constructor(scope: Construct, id: string, props: DatabaseAlarmsProps) {
+    super(scope, id);
+    const { config, clusterIdentifier, proxyName, tasks } = props;
+    const thresholds = config.alarms;
+    this.envName = config.envName;
+    const env = { Environment: config.envName };
+
+    const key = new kms.Key(this, 'TopicKey', {
+      description: `dbops ${config.envName}: alarm topic`,
+      enableKeyRotation: true,
+    });
+    // CloudWatch publishes alarm notifications into the encrypted topic.
+    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.topic = new sns.Topic(this, 'Topic', { displayName: `dbops ${config.envName} alarms`, masterKey: key, enforceSSL: true });
+    const subscription = new subscriptions.EmailSubscription(thresholds.email);
+    this.topic.addSubscription(subscription);
+    Validations.of(this.topic).acknowledge({
+      id: 'Serverless-SNSRedrivePolicy',
+      reason: 'E-mail subscription: SNS retries delivery itself, and an undelivered notification leaves the alarm state visible in CloudWatch and on the dashboard',
+    });
+
+    const minute = Duration.minutes(1);
+    const fiveMinutes = Duration.minutes(5);
+
+    // --- Spec "Alert Thresholds" ---
+    this.add('ProxyPoolUtilization', {
+      metric: proxyPoolUtilization(proxyName),
+      threshold: thresholds.poolUtilizationPercent,
+      comparison: ABOVE,
+      evaluationPeriods: 5,
+      treatMissingData: NOT_BREACHING, // an idle proxy publishes nothing and uses no pool
+      description: `RDS Proxy holds more than ${thresholds.poolUtilizationPercent}% of the database connections it may open`,
+    });
+    this.add('ConnectionUtilization', {
+      metric: catalogMetric('connectionUtilization', env, { statistic: 'Maximum' }),
+      threshold: thresholds.poolUtilizationPercent,
+      comparison: ABOVE,
+      evaluationPeriods: 2,
+      treatMissingData: NOT_BREACHING, // published by health-check; its heartbeat alarm covers absence
+      description: `Backends above ${thresholds.poolUtilizationPercent}% of max_connections`,
+    });
+    this.add('SlowestStatementMeanTime', {
+      metric: catalogMetric('slowestStatementMean', env, { statistic: 'Maximum' }),
+      threshold: thresholds.queryTimeMs,
+      comparison: ABOVE,
+      evaluationPeriods: 3,
+      treatMissingData: NOT_BREACHING, // health-check heartbeat covers absence
+      description: `A statement in pg_stat_statements averages more than ${thresholds.queryTimeMs} ms`,
+    });
+    this.add('ProxyQueryResponseLatency', {
+      // QueryDatabaseResponseLatency is reported in microseconds.
+      metric: proxyMetric(proxyName, 'QueryDatabaseResponseLatency', 'Average', fiveMinutes),
+      threshold: thresholds.queryTimeMs * 1000,
+      comparison: ABOVE,
+      evaluationPeriods: 3,
+      treatMissingData: NOT_BREACHING, // no queries, no latency
+      description: `Average database response time through the proxy above ${thresholds.queryTimeMs} ms`,
+    });
+    this.add('CacheHitRatio', {
+      metric: catalogMetric('cacheHitRatio', env, { statistic: 'Minimum' }),
+      threshold: thresholds.cacheHitRatioPercent,
+      comparison: BELOW,
+      evaluationPeriods: 3,
+      treatMissingData: NOT_BREACHING, // health-check heartbeat covers absence
+      description: `Heap cache hit ratio below ${thresholds.cacheHitRatioPercent}%`,
+    });
+    this.add('DeadTuplePercent', {
+      metric: catalogMetric('maxDeadTuplePercent', env, { statistic: 'Maximum' }),
+      threshold: thresholds.deadTuplePercent,
+      comparison: ABOVE,
+      evaluationPeriods: 2,
+      treatMissingData: NOT_BREACHING, // health-check heartbeat covers absence
+      description: `A table carries more than ${thresholds.deadTuplePercent}% dead tuples`,
+    });
+    this.add('LongRunningQuery', {
+      metric: catalogMetric('longestQueryDuration', env, { statistic: 'Maximum', period: minute }),
+      threshold: thresholds.longQuerySeconds,
+      comparison: ABOVE,
+      evaluationPeriods: 2,
+      treatMissingData: NOT_BREACHING, // long-query-check heartbeat covers absence
+      description: `A query has been running for more than ${thresholds.longQuerySeconds} s`,
+    });
+
+    // --- Cluster (AWS/RDS) ---
+    this.add('WriterCpu', {
+      metric: clusterMetric(clusterIdentifier, 'CPUUtilization', 'Average'),
+      threshold: thresholds.cpuPercent,
+      comparison: ABOVE,
+      evaluationPeriods: 3,
+      treatMissingData: MISSING, // a silent cluster shows INSUFFICIENT_DATA, neither OK nor a page
+      description: `Cluster CPU above ${thresholds.cpuPercent}%`,
+    });
+    this.add('FreeableMemory', {
+      metric: clusterMetric(clusterIdentifier, 'FreeableMemory', 'Minimum'),
+      threshold: thresholds.freeableMemoryBytes,
+      comparison: BELOW,
+      evaluationPeriods: 3,
+      treatMissingData: MISSING,
+      description: `Freeable memory below ${thresholds.freeableMemoryBytes} bytes`,
+    });
+    this.add('AuroraReplicaLag', {
+      metric: clusterMetric(clusterIdentifier, 'AuroraReplicaLagMaximum', 'Maximum'),
+      threshold: thresholds.replicaLagMs,
+      comparison: ABOVE,
+      evaluationPeriods: 3,
+      treatMissingData: NOT_BREACHING, // a cluster without readers reports no lag
+      description: `Aurora replica lag above ${thresholds.replicaLagMs} ms`,
+    });
+    this.add('ReplicaLag', {
+      metric: catalogMetric('replicaLag', env, { statistic: 'Maximum' }),
+      threshold: thresholds.replicaLagMs,
+      comparison: ABOVE,
+      evaluationPeriods: 3,
+      treatMissingData: NOT_BREACHING, // health-check heartbeat covers absence
+      description: `aurora_replica_status() lag above ${thresholds.replicaLagMs} ms`,
+    });
+    this.add('VolumeBytesUsed', {
+      metric: clusterMetric(clusterIdentifier, 'VolumeBytesUsed', 'Maximum', Duration.hours(1)),
+      threshold: thresholds.volumeBytesUsed,
+      comparison: ABOVE,
+      evaluationPeriods: 1,
+      treatMissingData: MISSING,
+      description: `Cluster volume above ${thresholds.volumeBytesUsed} bytes`,
+    });
+    this.add('FreeLocalStorage', {
+      metric: clusterMetric(clusterIdentifier, 'FreeLocalStorage', 'Minimum'),
+      threshold: thresholds.freeLocalStorageBytes,
+      comparison: BELOW,
+      evaluationPeriods: 3,
+      treatMissingData: MISSING,
+      description: `Local (temp) storage below ${thresholds.freeLocalStorageBytes} bytes on an instance`,
+    });
+
+    // --- Schema health published by health-check; its heartbeat alarm covers absence ---
+    this.add('MaterializedViewStaleness', {
+      metric: catalogMetric('maxViewStaleness', env, { statistic: 'Maximum' }),
+      threshold: thresholds.materializedViewStalenessSeconds,
+      comparison: ABOVE,
+      evaluationPeriods: 2,
+      treatMissingData: NOT_BREACHING,
+      description: `A materialized view was last refreshed more than ${thresholds.materializedViewStalenessSeconds} s ago`,
+    });
+    this.add('PartitionHeadroom', {
+      metric: catalogMetric('minPartitionHeadroom', env, { statistic: 'Minimum' }),
+      threshold: thresholds.partitionHeadroomMonths,
+      comparison: BELOW,
+      evaluationPeriods: 2,
+      treatMissingData: NOT_BREACHING,
+      description: `A partitioned table has fewer than ${thresholds.partitionHeadroomMonths} future months of partitions`,
+    });
+    this.add('DefaultPartitionRows', {
+      metric: catalogMetric('totalDefaultPartitionRows', env, { statistic: 'Maximum' }),
+      threshold: 0,
+      comparison: ABOVE,
+      evaluationPeriods: 1,
+      treatMissingData: NOT_BREACHING,
+      description: 'Rows landed in a default partition: a month is missing its partition',
+    });
+    this.add('TransactionIdAge', {
+      metric: catalogMetric('transactionIdAge', env, { statistic: 'Maximum' }),
+      threshold: thresholds.transactionIdAge,
+      comparison: ABOVE,
+      evaluationPeriods: 2,
+      treatMissingData: NOT_BREACHING,
+      description: `age(datfrozenxid) above ${thresholds.transactionIdAge}: wraparound vacuum is falling behind`,
+    });
+    this.add('InvalidIndexes', {
+      metric: catalogMetric('invalidIndexCount', env, { statistic: 'Maximum' }),
+      threshold: 0,
+      comparison: ABOVE,
+      evaluationPeriods: 2,
+      treatMissingData: NOT_BREACHING,
+      description: 'An index was left INVALID by a failed concurrent build',
+    });
+
+    // --- Heartbeats: no data means the check is not running ---
+    this.add('HealthCheckHeartbeat', {
+      metric: catalogMetric('taskSuccess', { ...env, Task: 'health-check' }, { statistic: 'Sum' }),
+      threshold: 1,
+      comparison: BELOW,
+      evaluationPeriods: 3,
+      treatMissingData: BREACHING,
+      description: 'health-check has not succeeded for 15 minutes; the metrics it publishes are stale',
+    });
+    this.add('LongQueryCheckHeartbeat', {
+      metric: catalogMetric('taskSuccess', { ...env, Task: 'long-query-check' }, { statistic: 'Sum' }),
+      threshold: 1,
+      comparison: BELOW,
+      evaluationPeriods: 2,
+      treatMissingData: BREACHING,
+      description: 'long-query-check has not succeeded for 10 minutes',
+    });
+
+    // --- Maintenance tasks ---
+    for (const task of MAINTENANCE_TASKS) {
+      const frequent = config.maintenance.tasks[task].schedule.startsWith('rate(');
+      // A minute-level check may miss once; a daily or weekly task may not.
+      const threshold = frequent ? 2 : 1;
+      const period = Duration.minutes(15);
+      this.add(`${pascalCase(task)}Failures`, {
+        metric: catalogMetric('taskFailure', { ...env, Task: task }, { statistic: 'Sum', period }),
+        threshold,
+        comparison: AT_LEAST,
+        evaluationPeriods: 1,
+        treatMissingData: NOT_BREACHING, // published only when a run fails
+        description: `${task} failed ${threshold} time(s) within 15 minutes`,
+      });
+      this.add(`${pascalCase(task)}LambdaErrors`, {
+        metric: tasks[task].function.metricErrors({ statistic: 'Sum', period }),
+        threshold,
+        comparison: AT_LEAST,
+        evaluationPeriods: 1,
+        treatMissingData: NOT_BREACHING, // Lambda publishes Errors only for invocations
+        description: `${task} Lambda errors (crashes and timeouts the handler could not report)`,
+      });
+    }
+    this.add('DeadLetterQueueDepth', {
+      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: fiveMinutes }),
+      threshold: 1,
+      comparison: AT_LEAST,
+      evaluationPeriods: 1,
+      treatMissingData: NOT_BREACHING, // an empty, inactive queue stops publishing
+      description: 'Maintenance events that could not be delivered or kept failing are waiting in the dead-letter queue',
+    });
+  }
+
+  private add(name: string, spec: AlarmSpec): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, name, {
+      alarmName: `dbops-${this.envName}-${name}`,
+      metric: spec.metric,
+      threshold: spec.threshold,
+      comparisonOperator: spec.comparison,
+      evaluationPeriods: spec.evaluationPeriods,
+      datapointsToAlarm: spec.datapointsToAlarm,
+      treatMissingData: spec.treatMissingData,
+      alarmDescription: spec.description,
+    });
+    const action = new actions.SnsAction(this.topic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    this.alarms[name] = alarm;
+    return alarm;
+  }
+}

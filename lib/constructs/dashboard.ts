@@ -1,0 +1,180 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Construct } from 'constructs';
+import { EnvironmentConfig } from '../config/environments';
+import { MAINTENANCE_TASKS, MANAGED_MATERIALIZED_VIEWS, MANAGED_PARTITIONED_TABLES, MaintenanceTaskName } from '../config/managed-objects';
+import { MaintenanceTask } from './maintenance-functions';
+import { catalogMetric, catalogSearch, clusterMetric, clusterRoleMetric, proxyMetric, proxyPoolUtilization } from './metrics';
+
+export interface DatabaseDashboardProps {
+  readonly config: EnvironmentConfig;
+  readonly clusterIdentifier: string;
+  readonly proxyName: string;
+  readonly tasks: Readonly<Record<MaintenanceTaskName, MaintenanceTask>>;
+  readonly alarms: cloudwatch.IAlarm[];
+}
+
+const WIDTH = 8;
+const HEIGHT = 6;
+
+/**
+ * One dashboard, one row per item of the spec's "Key Metrics to Monitor", each beside the AWS
+ * metric that tells the same story from the outside, then the cluster and the maintenance tasks.
+ */
+export class DatabaseDashboard extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: DatabaseDashboardProps) {
+    super(scope, id);
+    const { config, clusterIdentifier, proxyName, tasks } = props;
+    const envName = config.envName;
+    const env = { Environment: envName };
+    const thresholds = config.alarms;
+    const line = (value: number, label: string): cloudwatch.HorizontalAnnotation => ({ value, label, color: cloudwatch.Color.RED });
+    const graph = (title: string, left: cloudwatch.IMetric[], options: Partial<cloudwatch.GraphWidgetProps> = {}) =>
+      new cloudwatch.GraphWidget({ title, left, width: WIDTH, height: HEIGHT, ...options });
+    const header = (text: string) => new cloudwatch.TextWidget({ markdown: `### ${text}`, width: 24, height: 1 });
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `dbops-${envName}`,
+      defaultInterval: Duration.hours(6),
+    });
+
+    this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 4 }));
+
+    this.dashboard.addWidgets(header('Connection pool utilization'));
+    this.dashboard.addWidgets(
+      graph('RDS Proxy pool utilization %', [proxyPoolUtilization(proxyName)], {
+        leftAnnotations: [line(thresholds.poolUtilizationPercent, 'alarm')],
+        leftYAxis: { min: 0, max: 100 },
+      }),
+      graph('Connections: proxy clients and database', [
+        proxyMetric(proxyName, 'ClientConnections', 'Maximum'),
+        proxyMetric(proxyName, 'DatabaseConnections', 'Maximum'),
+        clusterMetric(clusterIdentifier, 'DatabaseConnections', 'Maximum'),
+      ]),
+      graph(
+        'Backends vs max_connections, app pools %',
+        [catalogMetric('connectionUtilization', env, { statistic: 'Maximum' }), catalogSearch('poolUtilization', envName, 'Maximum', Duration.minutes(1))],
+        { leftAnnotations: [line(thresholds.poolUtilizationPercent, 'alarm')] },
+      ),
+    );
+
+    this.dashboard.addWidgets(header('Query execution time (p50, p95, p99)'));
+    this.dashboard.addWidgets(
+      graph('Application query duration ms', [
+        catalogSearch('queryDuration', envName, 'p50', Duration.minutes(5), 'p50'),
+        catalogSearch('queryDuration', envName, 'p95', Duration.minutes(5), 'p95'),
+        catalogSearch('queryDuration', envName, 'p99', Duration.minutes(5), 'p99'),
+      ], { leftAnnotations: [line(thresholds.queryTimeMs, 'slow')] }),
+      graph('Slowest statement mean (pg_stat_statements) ms', [catalogMetric('slowestStatementMean', env, { statistic: 'Maximum' })], {
+        leftAnnotations: [line(thresholds.queryTimeMs, 'alarm')],
+        right: [catalogSearch('slowQueries', envName, 'Sum')],
+      }),
+      graph('Proxy response latency and borrow wait (µs)', [
+        proxyMetric(proxyName, 'QueryDatabaseResponseLatency', 'Average', Duration.minutes(5)),
+        proxyMetric(proxyName, 'DatabaseConnectionsBorrowLatency', 'Average', Duration.minutes(5)),
+      ]),
+    );
+
+    this.dashboard.addWidgets(header('Cache hit ratio'));
+    this.dashboard.addWidgets(
+      graph('Cache hit ratio % (tables, indexes)', [
+        catalogMetric('cacheHitRatio', env),
+        catalogMetric('indexCacheHitRatio', env),
+      ], { leftAnnotations: [line(thresholds.cacheHitRatioPercent, 'alarm')], leftYAxis: { max: 100 } }),
+      graph('Aurora buffer cache hit ratio %', [clusterMetric(clusterIdentifier, 'BufferCacheHitRatio')], { leftYAxis: { max: 100 } }),
+      graph('Read / write IOPS', [clusterRoleMetric(clusterIdentifier, 'WRITER', 'ReadIOPS'), clusterRoleMetric(clusterIdentifier, 'WRITER', 'WriteIOPS')]),
+    );
+
+    this.dashboard.addWidgets(header('Table bloat'));
+    this.dashboard.addWidgets(
+      graph('Worst dead-tuple share %', [catalogMetric('maxDeadTuplePercent', env, { statistic: 'Maximum' })], {
+        leftAnnotations: [line(thresholds.deadTuplePercent, 'alarm')],
+      }),
+      graph('Dead-tuple share by table %', [catalogSearch('deadTuplePercent', envName, 'Maximum')]),
+      graph('Estimated bloat bytes', [catalogMetric('estimatedTableBloat', env, { statistic: 'Maximum' }), catalogSearch('tableBloat', envName, 'Maximum')]),
+    );
+
+    this.dashboard.addWidgets(header('Index usage'));
+    this.dashboard.addWidgets(
+      graph('Unused and invalid indexes', [
+        catalogMetric('unusedIndexCount', env, { statistic: 'Maximum' }),
+        catalogMetric('invalidIndexCount', env, { statistic: 'Maximum' }),
+      ]),
+      graph('Long-running queries', [catalogMetric('longRunningQueries', env, { statistic: 'Maximum', period: Duration.minutes(1) })], {
+        right: [catalogMetric('longestQueryDuration', env, { statistic: 'Maximum', period: Duration.minutes(1) })],
+        rightAnnotations: [line(thresholds.longQuerySeconds, 'alarm (s)')],
+      }),
+      graph('Transaction ID age', [catalogMetric('transactionIdAge', env, { statistic: 'Maximum' }), clusterRoleMetric(clusterIdentifier, 'WRITER', 'MaximumUsedTransactionIDs', 'Maximum')], {
+        leftAnnotations: [line(thresholds.transactionIdAge, 'alarm')],
+      }),
+    );
+
+    this.dashboard.addWidgets(header('Materialized view freshness'));
+    this.dashboard.addWidgets(
+      graph(
+        'Seconds since last refresh',
+        MANAGED_MATERIALIZED_VIEWS.map((view) => catalogMetric('viewStaleness', { ...env, View: view }, { statistic: 'Maximum', label: view })),
+        { leftAnnotations: [line(thresholds.materializedViewStalenessSeconds, 'alarm')], width: 12 },
+      ),
+      graph(
+        'Refresh duration ms',
+        MANAGED_MATERIALIZED_VIEWS.map((view) => catalogMetric('viewRefreshDuration', { ...env, View: view }, { statistic: 'Maximum', period: Duration.hours(1), label: view })),
+        { width: 12 },
+      ),
+    );
+
+    this.dashboard.addWidgets(header('Partition count and size'));
+    const perTable = (key: 'partitionCount' | 'partitionSize' | 'partitionHeadroom' | 'defaultPartitionRows', statistic: string) =>
+      MANAGED_PARTITIONED_TABLES.map((table) => catalogMetric(key, { ...env, Table: table }, { statistic, label: table }));
+    this.dashboard.addWidgets(
+      graph('Partitions per table', perTable('partitionCount', 'Maximum'), { width: 6 }),
+      graph('Size per partitioned table (bytes)', perTable('partitionSize', 'Maximum'), { width: 6 }),
+      graph('Months of partitions ahead', perTable('partitionHeadroom', 'Minimum'), {
+        width: 6,
+        leftAnnotations: [line(thresholds.partitionHeadroomMonths, 'alarm')],
+      }),
+      graph('Rows in default partitions', perTable('defaultPartitionRows', 'Maximum'), { width: 6 }),
+    );
+
+    this.dashboard.addWidgets(header('Cluster'));
+    this.dashboard.addWidgets(
+      graph('CPU % (writer, readers)', [clusterRoleMetric(clusterIdentifier, 'WRITER', 'CPUUtilization'), clusterRoleMetric(clusterIdentifier, 'READER', 'CPUUtilization')], {
+        width: 6,
+        leftAnnotations: [line(thresholds.cpuPercent, 'alarm')],
+      }),
+      graph('Freeable memory (bytes)', [clusterMetric(clusterIdentifier, 'FreeableMemory', 'Minimum')], { width: 6 }),
+      graph('Replica lag ms', [clusterMetric(clusterIdentifier, 'AuroraReplicaLagMaximum', 'Maximum'), catalogMetric('replicaLag', env, { statistic: 'Maximum' })], {
+        width: 6,
+        leftAnnotations: [line(thresholds.replicaLagMs, 'alarm')],
+      }),
+      graph('Volume used / free local storage (bytes)', [clusterMetric(clusterIdentifier, 'VolumeBytesUsed', 'Maximum', Duration.hours(1))], {
+        width: 6,
+        right: [clusterMetric(clusterIdentifier, 'FreeLocalStorage', 'Minimum')],
+      }),
+    );
+
+    this.dashboard.addWidgets(header('Maintenance tasks'));
+    const perTask = (key: 'taskSuccess' | 'taskFailure' | 'taskSkipped' | 'taskDuration', statistic: string) =>
+      MAINTENANCE_TASKS.map((task) => catalogMetric(key, { ...env, Task: task }, { statistic, period: Duration.hours(1), label: task }));
+    this.dashboard.addWidgets(
+      graph('Successful runs per hour', perTask('taskSuccess', 'Sum'), { width: 6 }),
+      graph('Failed runs per hour', perTask('taskFailure', 'Sum'), { width: 6 }),
+      graph('Skipped (lock held) per hour', perTask('taskSkipped', 'Sum'), { width: 6 }),
+      graph('Longest run ms', perTask('taskDuration', 'Maximum'), { width: 6 }),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Lambda errors',
+        MAINTENANCE_TASKS.map((task) => tasks[task].function.metricErrors({ period: Duration.hours(1), label: task })),
+        { width: 12 },
+      ),
+      graph(
+        'Lambda duration p95 ms',
+        MAINTENANCE_TASKS.map((task) => tasks[task].function.metricDuration({ statistic: 'p95', period: Duration.hours(1), label: task })),
+        { width: 12 },
+      ),
+    );
+  }
+}

@@ -1,0 +1,135 @@
+import { CfnOutput, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { EnvironmentConfig } from './config/environments';
+import { MAINTENANCE_TASKS } from './config/managed-objects';
+import { DatabaseAlarms } from './constructs/alarms';
+import { AuroraDatabase } from './constructs/database-cluster';
+import { DatabaseProxy } from './constructs/database-proxy';
+import { DatabaseDashboard } from './constructs/dashboard';
+import { MaintenanceFunctions } from './constructs/maintenance-functions';
+import { Network } from './constructs/network';
+import { ReplicaAutoScaling } from './constructs/replica-autoscaling';
+import { SchemaMigration } from './constructs/schema-migration';
+
+export interface DbopsStackProps extends StackProps {
+  readonly config: EnvironmentConfig;
+}
+
+/** The whole database tier of one environment: network, Aurora, proxy, scaling, maintenance, monitoring. */
+export class DbopsStack extends Stack {
+  readonly config: EnvironmentConfig;
+  readonly network: Network;
+  readonly database: AuroraDatabase;
+  readonly proxy: DatabaseProxy;
+  readonly replicaAutoScaling: ReplicaAutoScaling;
+  readonly migration: SchemaMigration;
+  readonly maintenance: MaintenanceFunctions;
+  readonly alarms: DatabaseAlarms;
+  readonly dashboard: DatabaseDashboard;
+
+  constructor(scope: Construct, id: string, props: DbopsStackProps) {
+    const { config } = props;
+    super(scope, id, {
+      ...props,
+      env: { account: config.account, region: config.region },
+      description: `aurora-dbops ${config.envName}: Aurora PostgreSQL 17, RDS Proxy, replica auto scaling, scheduled maintenance, alarms`,
+      terminationProtection: config.envName !== 'dev',
+    });
+    this.config = config;
+    Tags.of(this).add('project', 'aurora-dbops');
+    Tags.of(this).add('environment', config.envName);
+
+    this.network = new Network(this, 'Network', { config });
+    const { vpc, computeSubnets } = this.network;
+
+    this.database = new AuroraDatabase(this, 'Database', {
+      config,
+      vpc,
+      databaseSubnets: this.network.databaseSubnets,
+      computeSubnets,
+      secretsManagerEndpoint: this.network.secretsManagerEndpoint,
+    });
+    const { cluster } = this.database;
+    this.acknowledgeLogRetentionFunction();
+
+    this.proxy = new DatabaseProxy(this, 'Proxy', { config, vpc, subnets: computeSubnets, cluster });
+    this.proxy.allowFrom(this.network.applicationSecurityGroup, 'application tier');
+
+    this.replicaAutoScaling = new ReplicaAutoScaling(this, 'ReplicaAutoScaling', { cluster, settings: config.replicaAutoScaling });
+
+    this.migration = new SchemaMigration(this, 'SchemaMigration', {
+      config,
+      vpc,
+      subnets: computeSubnets,
+      cluster,
+      dependsOn: [cluster, this.network.secretsManagerEndpoint],
+    });
+
+    this.maintenance = new MaintenanceFunctions(this, 'Maintenance', {
+      config,
+      vpc,
+      subnets: computeSubnets,
+      cluster,
+      proxy: this.proxy.proxy,
+      maintenanceSecret: this.database.maintenanceSecret,
+    });
+    this.proxy.allowFrom(this.maintenance.securityGroup, 'maintenance functions');
+    for (const task of MAINTENANCE_TASKS) {
+      // No schedule fires before the schema the tasks work on exists.
+      this.maintenance.tasks[task].rule.node.addDependency(this.migration.resource);
+    }
+
+    const clusterIdentifier = cluster.clusterIdentifier;
+    const proxyName = this.proxy.proxy.dbProxyName;
+    this.alarms = new DatabaseAlarms(this, 'Alarms', {
+      config,
+      clusterIdentifier,
+      proxyName,
+      tasks: this.maintenance.tasks,
+      deadLetterQueue: this.maintenance.deadLetterQueue,
+    });
+    this.dashboard = new DatabaseDashboard(this, 'Dashboard', {
+      config,
+      clusterIdentifier,
+      proxyName,
+      tasks: this.maintenance.tasks,
+      alarms: Object.values(this.alarms.alarms),
+    });
+
+    const output = (name: string, value: string, description: string) =>
+      new CfnOutput(this, name, { value, description, exportName: `dbops-${config.envName}-${name}` });
+    output('ProxyWriterEndpoint', this.proxy.proxy.endpoint, 'RDS Proxy read/write endpoint (IAM auth, TLS)');
+    output('ProxyReaderEndpoint', this.proxy.readerEndpoint.endpoint, 'RDS Proxy read-only endpoint, routed to the readers');
+    output('ProxyArn', this.proxy.proxy.dbProxyArn, 'For rds-db:connect grants: arn:aws:rds-db:<region>:<account>:dbuser:<proxy id>/<user>');
+    output('ApplicationSecurityGroupId', this.network.applicationSecurityGroup.securityGroupId, 'Attach to the application tier to reach the proxy');
+    output('VpcId', vpc.vpcId, 'VPC of the database tier');
+    output('ComputeSubnetIds', vpc.selectSubnets(computeSubnets).subnetIds.join(','), 'Isolated subnets for the application tier and Lambdas');
+    output('ClusterIdentifier', clusterIdentifier, 'Aurora cluster identifier');
+    output('ClusterWriterEndpoint', cluster.clusterEndpoint.hostname, 'Aurora writer endpoint (migrations and emergencies only)');
+    output('MasterSecretArn', this.database.masterSecret.secretArn, 'Master user secret (rotated)');
+    output('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic of every dbops alarm');
+    output('DashboardName', `dbops-${config.envName}`, 'CloudWatch dashboard');
+  }
+
+  /** The singleton function behind the cluster's cloudwatchLogsRetention belongs to aws-cdk-lib. */
+  private acknowledgeLogRetentionFunction(): void {
+    for (const child of this.node.children) {
+      if (!child.node.id.startsWith('LogRetention')) continue;
+      Validations.of(child).acknowledge(
+        {
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          reason: 'aws-cdk-lib LogRetention function (sets the retention of the exported postgresql log group); it only writes its own logs',
+        },
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: 'aws-cdk-lib LogRetention function: logs:PutRetentionPolicy/DeleteRetentionPolicy on log groups that RDS creates at run time, so their ARNs are unknown at synth',
+        },
+      );
+    }
+  }
+
+  /** Given explicitly so synth performs no availability-zone lookup and works offline. */
+  override get availabilityZones(): string[] {
+    return [...this.config.availabilityZones];
+  }
+}
