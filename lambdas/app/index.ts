@@ -1,0 +1,18 @@
+export * from './config';
+export * from './logger';
+export * from './metric-sink';
+export * from './connection-errors';
+export * from './pools';
+export * from './pool-metrics';
+export * from './pool-health';
+export * from './pool-monitor';
+export * from './query-stats';
+export * from './query-cache';
+export * from './query-optimizer';
+export * from './query-builder';
+export * from './pagination';
+export { QueryAnalyzer } from './analyzer/query-analyzer';
+export { AnalyzerError, ExtensionMissingError } from './analyzer/errors';
+export { assertSingleSelect } from './analyzer/statement-guard';
+export { indexesUsed, planNodes } from './analyzer/checks/explain';
+export type { ExplainOptions, ExplainPlan } from './analyzer/checks/explain';
