@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { DEFAULT_LOCK_RETRY, LockRetryOptions, withLockRetries } from '../db/lock-retry';
+import { DEFAULT_LOCK_RETRY, LockRetryOptions, sleep, withLockRetries } from '../db/lock-retry';
 import { MigrationFile, loadMigrationFiles } from './migration-files';
 import { splitSqlStatements } from './sql-splitter';
 
@@ -12,6 +12,8 @@ export interface MigrateOptions {
   include?: (file: MigrationFile) => boolean;
   /** Wait for a concurrent runner to finish (default), or stop at once with MigrationLockedError. */
   waitForLock?: boolean;
+  /** How long a waiting runner waits before giving up with MigrationLockedError (default 15 min). */
+  maxLockWaitMs?: number;
   /** lock_timeout for each migration's DDL; lock waits beyond it are retried. */
   lockTimeoutMs?: number;
   lockRetry?: LockRetryOptions;
@@ -49,6 +51,7 @@ export class MigrationFailedError extends Error {
 }
 
 const LOCK_KEY = 'dbops:migrate';
+const LOCK_POLL_MS = 100;
 
 const BOOKKEEPING_SQL = `
   CREATE SCHEMA IF NOT EXISTS dbops;
@@ -74,7 +77,7 @@ export async function migrate(options: MigrateOptions = {}): Promise<MigrateResu
   const client = new Client({ connectionString, application_name: 'dbops:migrate' });
   await client.connect();
   try {
-    await acquireLock(client, options.waitForLock ?? true);
+    await acquireLock(client, options.waitForLock ?? true, options.maxLockWaitMs ?? 15 * 60_000);
     try {
       await client.query(`SET statement_timeout = 0`);
       await client.query(`SET lock_timeout = ${Math.trunc(options.lockTimeoutMs ?? 5000)}`);
@@ -112,14 +115,19 @@ export async function migrate(options: MigrateOptions = {}): Promise<MigrateResu
   }
 }
 
-async function acquireLock(client: Client, wait: boolean): Promise<void> {
-  if (wait) {
-    // Advisory lock waits are not subject to a short lock_timeout here: a second deploy simply queues.
-    await client.query('SELECT pg_advisory_lock(hashtext($1))', [LOCK_KEY]);
-    return;
+/**
+ * Waiting runners poll with pg_try_advisory_lock instead of blocking in pg_advisory_lock: a
+ * blocked statement is an open transaction, and CREATE INDEX CONCURRENTLY in the lock holder
+ * waits for every open transaction to end, so a blocking wait would deadlock the two runners.
+ */
+async function acquireLock(client: Client, wait: boolean, maxWaitMs: number): Promise<void> {
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [LOCK_KEY]);
+    if (rows[0].locked) return;
+    if (!wait || Date.now() >= deadline) throw new MigrationLockedError();
+    await sleep(LOCK_POLL_MS);
   }
-  const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [LOCK_KEY]);
-  if (!rows[0].locked) throw new MigrationLockedError();
 }
 
 async function record(client: Client, file: MigrationFile, started: number): Promise<void> {

@@ -1,0 +1,420 @@
+import { createTestDatabase, TestDatabase } from '../support/database';
+import { createTenant, insertId, pgError } from './platform-fixtures';
+
+const VIEWS = [
+  'public.mv_daily_post_metrics',
+  'public.mv_daily_workspace_activity',
+  'public.mv_conversation_metrics',
+  'public.mv_listening_sentiment_trends',
+  'public.mv_influencer_metrics',
+] as const;
+
+/** `col` falls on the UTC calendar day `day` (a date expression), as a range predicate. */
+const onUtcDay = (col: string, day: string) =>
+  `${col} >= (${day})::timestamp AT TIME ZONE 'UTC' AND ${col} < ((${day}) + 1)::timestamp AT TIME ZONE 'UTC'`;
+
+/**
+ * The same numbers computed straight from the base tables, written another way than the views
+ * (key sets plus correlated LATERAL subqueries and range predicates instead of GROUP BY on casts),
+ * in the views' column order.
+ */
+const DIRECT: Record<(typeof VIEWS)[number], string> = {
+  'public.mv_daily_post_metrics': `
+    WITH targets AS (
+      SELECT pt.*, p.workspace_id, p.ai_generated, sa.platform
+        FROM post_targets pt JOIN posts p ON p.id = pt.post_id JOIN social_accounts sa ON sa.id = pt.social_account_id
+    ),
+    keys AS (
+      SELECT workspace_id, date(timezone('UTC', published_at)) AS day, platform FROM targets WHERE status = 'published'
+      UNION
+      SELECT t.workspace_id, m.metric_date, t.platform FROM post_metrics_daily m JOIN targets t ON t.id = m.post_target_id
+    )
+    SELECT k.workspace_id, k.day, k.platform,
+           pub.n AS posts_published, pub.ai AS ai_generated_posts,
+           CASE WHEN pub.n > 0 THEN round(pub.ai::numeric / pub.n, 4) END AS ai_generated_share,
+           perf.posts, perf.impressions, perf.reach, perf.likes, perf.comments, perf.shares, perf.saves, perf.clicks,
+           perf.likes + perf.comments + perf.shares + perf.saves AS engagements,
+           CASE WHEN perf.impressions > 0 THEN round((perf.likes + perf.comments + perf.shares + perf.saves)::numeric / perf.impressions, 6) END
+    FROM keys k
+    CROSS JOIN LATERAL (
+      SELECT count(DISTINCT t.post_id) AS n, count(DISTINCT t.post_id) FILTER (WHERE t.ai_generated) AS ai
+        FROM targets t
+       WHERE t.status = 'published' AND t.workspace_id = k.workspace_id AND t.platform = k.platform AND ${onUtcDay('t.published_at', 'k.day')}
+    ) pub
+    CROSS JOIN LATERAL (
+      SELECT count(DISTINCT t.post_id) AS posts,
+             coalesce(sum(m.impressions), 0) AS impressions, coalesce(sum(m.reach), 0) AS reach,
+             coalesce(sum(m.likes), 0) AS likes, coalesce(sum(m.comments), 0) AS comments,
+             coalesce(sum(m.shares), 0) AS shares, coalesce(sum(m.saves), 0) AS saves, coalesce(sum(m.clicks), 0) AS clicks
+        FROM post_metrics_daily m JOIN targets t ON t.id = m.post_target_id
+       WHERE m.metric_date = k.day AND t.workspace_id = k.workspace_id AND t.platform = k.platform
+    ) perf
+    ORDER BY 1, 2, 3`,
+
+  'public.mv_daily_workspace_activity': `
+    WITH keys AS (
+      SELECT workspace_id, date(timezone('UTC', created_at)) AS day FROM posts
+      UNION SELECT workspace_id, date(timezone('UTC', scheduled_at)) FROM posts WHERE scheduled_at IS NOT NULL
+      UNION SELECT workspace_id, date(timezone('UTC', published_at)) FROM posts WHERE published_at IS NOT NULL
+    )
+    SELECT k.workspace_id, k.day,
+           c.created, s.scheduled, pb.published, c.ai, c.authors,
+           c.draft, c.pending, c.approved, c.sched, c.publishing, c.pub, c.failed, c.archived
+    FROM keys k
+    CROSS JOIN LATERAL (
+      SELECT count(*) AS created, count(*) FILTER (WHERE ai_generated) AS ai, count(DISTINCT author_id) AS authors,
+             count(*) FILTER (WHERE status = 'DRAFT') AS draft, count(*) FILTER (WHERE status = 'PENDING_APPROVAL') AS pending,
+             count(*) FILTER (WHERE status = 'APPROVED') AS approved, count(*) FILTER (WHERE status = 'SCHEDULED') AS sched,
+             count(*) FILTER (WHERE status = 'PUBLISHING') AS publishing, count(*) FILTER (WHERE status = 'PUBLISHED') AS pub,
+             count(*) FILTER (WHERE status = 'FAILED') AS failed, count(*) FILTER (WHERE status = 'ARCHIVED') AS archived
+        FROM posts p WHERE p.workspace_id = k.workspace_id AND ${onUtcDay('p.created_at', 'k.day')}
+    ) c
+    CROSS JOIN LATERAL (SELECT count(*) AS scheduled FROM posts p WHERE p.workspace_id = k.workspace_id AND ${onUtcDay('p.scheduled_at', 'k.day')}) s
+    CROSS JOIN LATERAL (SELECT count(*) AS published FROM posts p WHERE p.workspace_id = k.workspace_id AND ${onUtcDay('p.published_at', 'k.day')}) pb
+    ORDER BY 1, 2`,
+
+  'public.mv_conversation_metrics': `
+    WITH convs AS (
+      SELECT c.*, sa.platform, extract(epoch FROM c.first_response_at - c.created_at) AS frt,
+             extract(epoch FROM c.resolved_at - c.created_at) AS rt
+        FROM conversations c JOIN social_accounts sa ON sa.id = c.social_account_id
+    ),
+    keys AS (SELECT DISTINCT workspace_id, date(timezone('UTC', created_at)) AS day, platform, type FROM convs)
+    SELECT k.workspace_id, k.day, k.platform, k.type, x.*
+    FROM keys k
+    CROSS JOIN LATERAL (
+      SELECT count(*) AS conversations,
+             count(*) FILTER (WHERE status = 'open'), count(*) FILTER (WHERE status = 'pending'),
+             count(*) FILTER (WHERE status = 'resolved'), count(*) FILTER (WHERE status = 'closed'),
+             count(frt) AS responded,
+             round(sum(frt) / nullif(count(frt), 0), 3) AS avg_frt,
+             round((percentile_disc(0.5) WITHIN GROUP (ORDER BY frt) + percentile_disc(0.5) WITHIN GROUP (ORDER BY frt DESC)) / 2, 3) AS median_frt,
+             round(sum(rt) / nullif(count(rt), 0), 3) AS avg_rt,
+             round(count(*) FILTER (WHERE status IN ('resolved', 'closed'))::numeric / count(*), 4),
+             count(*) FILTER (WHERE sentiment = 'positive'), count(*) FILTER (WHERE sentiment = 'neutral'),
+             count(*) FILTER (WHERE sentiment = 'negative'), count(*) FILTER (WHERE sentiment = 'mixed'),
+             count(*) FILTER (WHERE sentiment IS NULL),
+             count(*) FILTER (WHERE first_response_at > first_response_due_at OR (first_response_at IS NULL AND first_response_due_at < now())),
+             count(*) FILTER (WHERE resolved_at > resolution_due_at OR (resolved_at IS NULL AND resolution_due_at < now()))
+        FROM convs c
+       WHERE c.workspace_id = k.workspace_id AND c.platform = k.platform AND c.type = k.type AND ${onUtcDay('c.created_at', 'k.day')}
+    ) x
+    ORDER BY 1, 2, 3, 4`,
+
+  'public.mv_listening_sentiment_trends': `
+    WITH keys AS (SELECT DISTINCT workspace_id, listening_query_id, date(timezone('UTC', published_at)) AS day FROM listening_mentions)
+    SELECT k.workspace_id, k.listening_query_id, k.day, x.*
+    FROM keys k
+    CROSS JOIN LATERAL (
+      SELECT count(*), count(*) FILTER (WHERE sentiment = 'positive'), count(*) FILTER (WHERE sentiment = 'neutral'),
+             count(*) FILTER (WHERE sentiment = 'negative'), count(*) FILTER (WHERE sentiment = 'mixed'),
+             count(*) FILTER (WHERE sentiment IS NULL),
+             round(sum(sentiment_score) / nullif(count(sentiment_score), 0), 4),
+             count(*) FILTER (WHERE is_influencer),
+             (SELECT count(*) FROM (SELECT DISTINCT author_handle FROM listening_mentions d
+                WHERE d.workspace_id = k.workspace_id AND d.listening_query_id = k.listening_query_id AND ${onUtcDay('d.published_at', 'k.day')}) a),
+             sum(author_reach), sum(engagement)
+        FROM listening_mentions m
+       WHERE m.workspace_id = k.workspace_id AND m.listening_query_id = k.listening_query_id AND ${onUtcDay('m.published_at', 'k.day')}
+    ) x
+    ORDER BY 1, 2, 3`,
+
+  'public.mv_influencer_metrics': `
+    SELECT i.id, i.workspace_id, i.name, coalesce(i.category, ''),
+           (SELECT count(*) FROM influencer_accounts a WHERE a.influencer_id = i.id),
+           (SELECT coalesce(sum(followers), 0) FROM influencer_accounts a WHERE a.influencer_id = i.id),
+           (SELECT round(avg(engagement_rate), 4) FROM influencer_accounts a WHERE a.influencer_id = i.id),
+           (SELECT count(*) FROM influencer_collaborations c WHERE c.influencer_id = i.id),
+           (SELECT count(*) FROM influencer_collaborations c WHERE c.influencer_id = i.id AND status = 'active'),
+           (SELECT count(*) FROM influencer_collaborations c WHERE c.influencer_id = i.id AND status = 'completed'),
+           k.cost, k.revenue, k.conversions, k.engagements,
+           CASE WHEN k.cost > 0 THEN round((k.revenue - k.cost) / k.cost, 4) END,
+           CASE WHEN k.conversions > 0 THEN round(k.cost / k.conversions, 2) END,
+           CASE WHEN k.engagements > 0 THEN round(k.cost / k.engagements, 4) END
+    FROM influencers i
+    CROSS JOIN LATERAL (
+      SELECT coalesce(sum(compensation), 0) AS cost, coalesce(sum(attributed_revenue), 0) AS revenue,
+             coalesce(sum(conversions), 0) AS conversions, coalesce(sum(engagements), 0) AS engagements
+        FROM influencer_collaborations c WHERE c.influencer_id = i.id AND c.status <> 'cancelled'
+    ) k
+    ORDER BY 1`,
+};
+
+const KEY_ORDER: Record<(typeof VIEWS)[number], string> = {
+  'public.mv_daily_post_metrics': '1, 2, 3',
+  'public.mv_daily_workspace_activity': '1, 2',
+  'public.mv_conversation_metrics': '1, 2, 3, 4',
+  'public.mv_listening_sentiment_trends': '1, 2, 3',
+  'public.mv_influencer_metrics': '1',
+};
+
+/** Rows as arrays of values, so column names don't matter, only order and values. */
+async function rowsOf(db: TestDatabase, sql: string): Promise<unknown[][]> {
+  const result = await db.pool().query({ text: sql, rowMode: 'array' });
+  return result.rows as unknown[][];
+}
+
+async function viewRows(db: TestDatabase, view: (typeof VIEWS)[number]): Promise<unknown[][]> {
+  return rowsOf(db, `SELECT * FROM ${view} ORDER BY ${KEY_ORDER[view]}`);
+}
+
+async function directRows(db: TestDatabase, view: (typeof VIEWS)[number]): Promise<unknown[][]> {
+  return rowsOf(db, DIRECT[view]);
+}
+
+/** A few hundred rows across two workspaces, set-based, with times straddling UTC midnight. */
+async function seedPlatform(db: TestDatabase): Promise<void> {
+  const a = await createTenant(db, 'mva', 'instagram');
+  const b = await createTenant(db, 'mvb', 'twitter');
+  await db.query(
+    `INSERT INTO social_accounts (workspace_id, platform, external_account_id, handle)
+     VALUES ($1, 'twitter', 'mva-tw', '@a'), ($1, 'linkedin', 'mva-li', 'a-co'), ($2, 'tiktok', 'mvb-tt', '@b')`,
+    [a.workspaceId, b.workspaceId],
+  );
+  await db.query(
+    `INSERT INTO posts (workspace_id, author_id, status, title, content, scheduled_at, published_at, claimed_at, claimed_by, ai_generated, created_at)
+     SELECT ws, author, st,
+            'Post ' || g, 'Content for post ' || g,
+            CASE WHEN st IN ('SCHEDULED', 'PUBLISHING', 'PUBLISHED', 'FAILED') OR g % 5 = 0 THEN created + interval '1 day' + (g % 7) * interval '1 hour' END,
+            CASE WHEN st = 'PUBLISHED' THEN created + interval '1 day' + (g % 7) * interval '1 hour' + interval '2 minutes' END,
+            CASE WHEN st = 'PUBLISHING' THEN now() END,
+            CASE WHEN st = 'PUBLISHING' THEN 'worker-1' END,
+            g % 3 = 0,
+            created
+       FROM generate_series(1, 320) AS g
+       CROSS JOIN LATERAL (SELECT CASE WHEN g % 2 = 0 THEN $1::bigint ELSE $3::bigint END AS ws,
+                                  CASE WHEN g % 2 = 0 THEN $2::bigint ELSE $4::bigint END AS author,
+                                  (enum_range(NULL::post_status))[1 + g % 8] AS st,
+                                  timestamptz '2026-10-01 23:00:00+00' + (g % 12) * interval '1 day' + (g % 4) * interval '37 minutes' AS created) x`,
+    [a.workspaceId, a.userId, b.workspaceId, b.userId],
+  );
+  // Every post goes to each account of its workspace; targets of published posts are published a few minutes apart.
+  await db.query(
+    `INSERT INTO post_targets (post_id, social_account_id, status, published_at, external_post_id, attempts)
+     SELECT p.id, sa.id,
+            CASE WHEN p.status = 'PUBLISHED' THEN 'published'::post_target_status WHEN p.status = 'FAILED' THEN 'failed' ELSE 'pending' END,
+            CASE WHEN p.status = 'PUBLISHED' THEN p.published_at + (sa.id % 3) * interval '20 minutes' END,
+            CASE WHEN p.status = 'PUBLISHED' THEN 'ext-' || p.id || '-' || sa.id END,
+            (p.id % 3)::int
+       FROM posts p JOIN social_accounts sa ON sa.workspace_id = p.workspace_id
+      WHERE (p.id + sa.id) % 4 <> 0`,
+  );
+  await db.query(
+    `INSERT INTO post_metrics_daily (post_target_id, metric_date, impressions, reach, likes, comments, shares, saves, clicks)
+     SELECT pt.id, (pt.published_at AT TIME ZONE 'UTC')::date + d,
+            CASE WHEN pt.id % 9 = 0 THEN 0 ELSE 1000 + pt.id * 7 + d * 13 END,
+            500 + pt.id * 3, pt.id % 50 + d, pt.id % 7, pt.id % 5, d, pt.id % 11
+       FROM post_targets pt CROSS JOIN generate_series(0, 2) AS d
+      WHERE pt.status = 'published'`,
+  );
+  await db.query(
+    `INSERT INTO sla_policies (workspace_id, name, priority, first_response_minutes, resolution_minutes)
+     VALUES ($1, 'standard', 'normal', 60, 1440)`,
+    [a.workspaceId],
+  );
+  // Created in the past, so every deadline is already past and breaches don't depend on when the test runs.
+  await db.query(
+    `INSERT INTO conversations (workspace_id, social_account_id, external_thread_id, type, status, priority, sentiment,
+                                first_response_due_at, resolution_due_at, first_response_at, resolved_at, created_at, last_message_at)
+     SELECT sa.workspace_id, sa.id, 'th-' || g, (enum_range(NULL::conversation_type))[1 + g % 4], st,
+            (enum_range(NULL::priority_level))[1 + g % 4],
+            CASE WHEN g % 5 = 4 THEN NULL ELSE (enum_range(NULL::sentiment))[1 + g % 4] END,
+            created + interval '1 hour', created + interval '1 day',
+            CASE WHEN g % 3 <> 0 THEN created + (g * 97 % 7200) * interval '1 second' END,
+            CASE WHEN st IN ('resolved', 'closed') THEN created + (g * 131 % 172800) * interval '1 second' END,
+            created, created + interval '5 minutes'
+       FROM generate_series(1, 160) AS g
+       JOIN LATERAL (SELECT id, workspace_id FROM social_accounts ORDER BY id OFFSET g % 5 LIMIT 1) sa ON true
+       CROSS JOIN LATERAL (SELECT (enum_range(NULL::conversation_status))[1 + g % 4] AS st,
+                                  timestamptz '2026-09-10 22:30:00+00' + (g % 6) * interval '1 day' + (g % 5) * interval '29 minutes' AS created) x`,
+  );
+  const queries = await db.query<{ id: string; workspace_id: string }>(
+    `INSERT INTO listening_queries (workspace_id, name, keywords)
+     VALUES ($1, 'brand', '{aurora}'), ($1, 'competitor', '{borealis}'), ($2, 'brand', '{nimbus}')
+     RETURNING id, workspace_id`,
+    [a.workspaceId, b.workspaceId],
+  );
+  await db.query(
+    `INSERT INTO listening_mentions (workspace_id, listening_query_id, platform, external_id, author_handle, author_reach, is_influencer,
+                                     content, sentiment, sentiment_score, engagement, keywords, published_at)
+     SELECT q.workspace_id, q.id, (enum_range(NULL::social_platform))[1 + g % 9], 'm-' || g, '@author' || (g % 37),
+            (g * 131) % 250000, (g * 131) % 250000 > 100000, 'mention ' || g,
+            s.sentiment, s.score, g % 400, ARRAY['aurora'],
+            timestamptz '2026-10-27 21:00:00+00' + (g % 9) * interval '1 day' + (g % 6) * interval '1 hour'
+       FROM generate_series(1, 450) AS g
+       CROSS JOIN LATERAL (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS u(id, workspace_id) OFFSET g % 3 LIMIT 1) q
+       CROSS JOIN LATERAL (SELECT CASE WHEN g % 7 = 0 THEN NULL ELSE (enum_range(NULL::sentiment))[1 + g % 4] END AS sentiment,
+                                  CASE WHEN g % 7 = 0 THEN NULL ELSE round(((g % 21) - 10) / 10.0, 3) END AS score) s`,
+    [queries.map((q) => q.id), queries.map((q) => q.workspace_id)],
+  );
+  await db.query(
+    `INSERT INTO influencers (workspace_id, name, category) SELECT $1, 'Influencer ' || g, CASE WHEN g % 3 = 0 THEN NULL ELSE 'beauty' END FROM generate_series(1, 12) g`,
+    [a.workspaceId],
+  );
+  await db.query(
+    `INSERT INTO influencer_accounts (influencer_id, platform, handle, followers, engagement_rate)
+     SELECT i.id, (enum_range(NULL::social_platform))[1 + p], '@inf' || i.id || '-' || p, i.id * 1000 + p, CASE WHEN p = 2 THEN NULL ELSE 0.01 * p END
+       FROM influencers i CROSS JOIN generate_series(0, 2) p WHERE (i.id + p) % 4 <> 0`,
+  );
+  await db.query(
+    `INSERT INTO influencer_collaborations (influencer_id, status, compensation, attributed_revenue, conversions, engagements)
+     SELECT i.id, (enum_range(NULL::collaboration_status))[1 + (i.id + c) % 5],
+            CASE WHEN i.id % 4 = 0 THEN 0 ELSE 100 * c + i.id END, 250 * c * (i.id % 3), c * (i.id % 5), c * 40
+       FROM influencers i CROSS JOIN generate_series(1, 3) c WHERE i.id % 6 <> 5`,
+  );
+}
+
+describe('materialized views (040)', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await seedPlatform(db);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('are created empty, unique-indexed on plain columns, and registered in refresh order', async () => {
+    const freshness = await db.query(`SELECT view_name, populated, last_refreshed_at, staleness_seconds FROM dbops.mv_freshness ORDER BY view_name`);
+    expect(freshness).toEqual(
+      [...VIEWS].sort().map((view_name) => ({ view_name, populated: false, last_refreshed_at: null, staleness_seconds: null })),
+    );
+    expect((await pgError(db, `SELECT * FROM public.mv_influencer_metrics`))?.message).toMatch(/has not been populated/);
+
+    const registry = await db.query<{ view_name: string }>(`SELECT view_name FROM dbops.materialized_views ORDER BY refresh_order`);
+    expect(registry.map((r) => r.view_name)).toEqual([...VIEWS]);
+
+    // REFRESH CONCURRENTLY needs a unique index with no expression, no predicate, on NOT NULL-able columns kept non-null.
+    const keys = await db.query<{ view: string; plain: boolean }>(
+      `SELECT i.indrelid::regclass::text AS view, bool_and(i.indexprs IS NULL AND i.indpred IS NULL) AS plain
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+        WHERE c.relkind = 'm' AND i.indisunique GROUP BY 1 ORDER BY 1`,
+    );
+    expect(keys).toEqual([...VIEWS].sort().map((v) => ({ view: v.replace('public.', ''), plain: true })));
+  });
+
+  it('refresh plainly first, then CONCURRENTLY, and match the aggregates computed from the base tables', async () => {
+    const client = await db.pool().connect();
+    try {
+      // Days are UTC days whoever refreshes.
+      await client.query(`SET TimeZone = 'Pacific/Auckland'`);
+      for (const view of VIEWS) await client.query(`REFRESH MATERIALIZED VIEW ${view}`);
+      for (const view of VIEWS) await client.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY ${view}`);
+    } finally {
+      await client.query('RESET TimeZone');
+      client.release();
+    }
+    for (const view of VIEWS) {
+      const rows = await viewRows(db, view);
+      expect(rows.length).toBeGreaterThan(3);
+      expect(rows).toEqual(await directRows(db, view));
+    }
+  });
+
+  it('pick up changes on a CONCURRENTLY refresh', async () => {
+    await db.query(`UPDATE posts SET status = 'ARCHIVED' WHERE id % 3 = 0 AND status = 'DRAFT'`);
+    await db.query(`UPDATE post_metrics_daily SET likes = likes + 1000 WHERE id % 4 = 0`);
+    await db.query(`UPDATE conversations SET status = 'closed', resolved_at = created_at + interval '3 hours' WHERE status = 'open' AND id % 2 = 0`);
+    await db.query(`DELETE FROM listening_mentions WHERE engagement % 5 = 0`);
+    await db.query(`UPDATE influencer_collaborations SET status = 'cancelled' WHERE id % 3 = 0`);
+    for (const view of VIEWS) {
+      const stale = await viewRows(db, view);
+      expect(stale).not.toEqual(await directRows(db, view));
+      await db.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY ${view}`);
+      expect(await viewRows(db, view)).toEqual(await directRows(db, view));
+    }
+  });
+
+  describe('on a small hand-checked workspace', () => {
+    let ws: number;
+    beforeAll(async () => {
+      const t = await createTenant(db, 'hand', 'youtube');
+      ws = t.workspaceId;
+      // Influencers: one profitable with a cancelled deal, one paid nothing, one with no deals.
+      const pro = await insertId(db, `INSERT INTO influencers (workspace_id, name, category) VALUES ($1, 'Pro', 'tech') RETURNING id`, [ws]);
+      const free = await insertId(db, `INSERT INTO influencers (workspace_id, name) VALUES ($1, 'Free') RETURNING id`, [ws]);
+      await insertId(db, `INSERT INTO influencers (workspace_id, name) VALUES ($1, 'Idle') RETURNING id`, [ws]);
+      await db.query(
+        `INSERT INTO influencer_collaborations (influencer_id, status, compensation, attributed_revenue, conversions, engagements)
+         VALUES ($1, 'active', 100, 300, 4, 1000), ($1, 'completed', 50, 0, 1, 500), ($1, 'cancelled', 1000, 5000, 90, 9000),
+                ($2, 'completed', 0, 500, 3, 200)`,
+        [pro, free],
+      );
+      // Conversations opened 23:59 UTC on 2026-08-31: first responses after 60 s, 120 s, 600 s and one unanswered.
+      await db.query(
+        `INSERT INTO conversations (workspace_id, social_account_id, external_thread_id, type, status, sentiment,
+                                    created_at, first_response_at, first_response_due_at, resolved_at)
+         SELECT $1, $2, 'hand-' || n, 'direct_message', CASE WHEN n = 1 THEN 'resolved'::conversation_status ELSE 'open' END,
+                CASE WHEN n = 4 THEN NULL ELSE 'negative'::sentiment END,
+                timestamptz '2026-08-31 23:59:00+00', timestamptz '2026-08-31 23:59:00+00' + s * interval '1 second',
+                timestamptz '2026-08-31 23:59:00+00' + interval '5 minutes',
+                CASE WHEN n = 1 THEN timestamptz '2026-09-01 01:59:00+00' END
+           FROM unnest(ARRAY[60, 120, 600, NULL]::int[]) WITH ORDINALITY AS u(s, n)`,
+        [ws, t.accountId],
+      );
+      for (const view of VIEWS) await db.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY ${view}`);
+    });
+
+    it('computes ROI as (revenue - cost) / cost, NULL when nothing was paid, ignoring cancelled deals', async () => {
+      const rows = await db.query(
+        `SELECT name, category, collaborations::int, active_collaborations::int, completed_collaborations::int,
+                total_compensation::text, attributed_revenue::text, conversions::int, roi::text, cost_per_conversion::text
+           FROM mv_influencer_metrics WHERE workspace_id = $1 ORDER BY name`,
+        [ws],
+      );
+      expect(rows).toEqual([
+        { name: 'Free', category: '', collaborations: 1, active_collaborations: 0, completed_collaborations: 1, total_compensation: '0.00', attributed_revenue: '500.00', conversions: 3, roi: null, cost_per_conversion: '0.00' },
+        { name: 'Idle', category: '', collaborations: 0, active_collaborations: 0, completed_collaborations: 0, total_compensation: '0', attributed_revenue: '0', conversions: 0, roi: null, cost_per_conversion: null },
+        { name: 'Pro', category: 'tech', collaborations: 3, active_collaborations: 1, completed_collaborations: 1, total_compensation: '150.00', attributed_revenue: '300.00', conversions: 5, roi: '1.0000', cost_per_conversion: '30.00' },
+      ]);
+    });
+
+    it('computes response times, the median, resolution rate and SLA breaches per UTC day', async () => {
+      const rows = await db.query(
+        `SELECT day::text, platform, type, conversations::int, responded_count::int, avg_first_response_seconds::text,
+                median_first_response_seconds::text, avg_resolution_seconds::text, resolution_rate::text,
+                negative_count::int, unscored_count::int, first_response_sla_breaches::int, resolution_sla_breaches::int
+           FROM mv_conversation_metrics WHERE workspace_id = $1`,
+        [ws],
+      );
+      expect(rows).toEqual([
+        {
+          day: '2026-08-31', platform: 'youtube', type: 'direct_message', conversations: 4, responded_count: 3,
+          avg_first_response_seconds: '260.000', median_first_response_seconds: '120.000', avg_resolution_seconds: '7200.000',
+          resolution_rate: '0.2500', negative_count: 3, unscored_count: 1,
+          // 600 s is past the 5-minute deadline, and the unanswered one is past it by now; no resolution deadline was set.
+          first_response_sla_breaches: 2, resolution_sla_breaches: 0,
+        },
+      ]);
+    });
+  });
+
+  describe('dbops.mv_refresh_log and dbops.mv_freshness', () => {
+    it('report the latest successful refresh, ignore failures, and reject malformed log rows', async () => {
+      await db.query(
+        `INSERT INTO dbops.mv_refresh_log (view_name, mode, started_at, finished_at, duration_ms, succeeded, error) VALUES
+           ('public.mv_daily_post_metrics', 'complete', now() - interval '2 hours', now() - interval '2 hours' + interval '3 seconds', 3000, true, NULL),
+           ('public.mv_daily_post_metrics', 'concurrently', now() - interval '1 hour', now() - interval '1 hour' + interval '2 seconds', 2000, true, NULL),
+           ('public.mv_daily_post_metrics', 'concurrently', now() - interval '10 minutes', now() - interval '9 minutes', 60000, false, 'canceling statement due to lock timeout')`,
+      );
+      const [row] = await db.query<{ populated: boolean; age_ok: boolean; staleness_ok: boolean }>(
+        `SELECT populated,
+                last_refreshed_at = (SELECT finished_at FROM dbops.mv_refresh_log WHERE mode = 'concurrently' AND succeeded) AS age_ok,
+                abs(staleness_seconds - extract(epoch FROM now() - last_refreshed_at)) < 1 AND staleness_seconds > 3500 AS staleness_ok
+           FROM dbops.mv_freshness WHERE view_name = 'public.mv_daily_post_metrics'`,
+      );
+      expect(row).toEqual({ populated: true, age_ok: true, staleness_ok: true });
+      const never = await db.query(`SELECT last_refreshed_at, staleness_seconds FROM dbops.mv_freshness WHERE view_name = 'public.mv_influencer_metrics'`);
+      expect(never).toEqual([{ last_refreshed_at: null, staleness_seconds: null }]);
+
+      const bad = [
+        `INSERT INTO dbops.mv_refresh_log (view_name, mode, started_at, finished_at, duration_ms, succeeded) VALUES ('public.mv_daily_post_metrics', 'fast', now(), now(), 1, true)`,
+        `INSERT INTO dbops.mv_refresh_log (view_name, mode, started_at, finished_at, duration_ms, succeeded) VALUES ('public.no_such_view', 'complete', now(), now(), 1, true)`,
+        `INSERT INTO dbops.mv_refresh_log (view_name, mode, started_at, finished_at, duration_ms, succeeded) VALUES ('public.mv_daily_post_metrics', 'complete', now(), now() - interval '1 s', 1, true)`,
+        `INSERT INTO dbops.mv_refresh_log (view_name, mode, started_at, finished_at, duration_ms, succeeded) VALUES ('public.mv_daily_post_metrics', 'complete', now(), now(), 1, false)`,
+      ];
+      for (const statement of bad) expect((await pgError(db, statement))?.code).toMatch(/^23/);
+    });
+  });
+});
