@@ -1,0 +1,98 @@
+import { ConfigError, DbopsConfig, loadConfig } from '../db/env-config';
+import type { Executor } from '../db/executor';
+import { ConnectionDeps, createExecutor } from '../db/pool-from-env';
+import { CloudWatchSink } from '../metrics/cloudwatch-sink';
+import { datum } from '../metrics/datum';
+import type { MetricSink } from '../metrics/sink';
+import { isTaskName } from '../tasks/registry';
+import { parseTaskRequest, publish, runTask } from '../tasks/runner';
+import type { TaskResult } from '../tasks/types';
+
+/**
+ * Lambda entry for every scheduled maintenance task. EventBridge sends `{ "task": "<name>", ...options }`.
+ * A failed run publishes TaskFailure and then throws, so Lambda's retries, the DLQ and the
+ * Errors alarm all see it; a skipped run (overlap) is a normal, successful return.
+ */
+export interface LambdaContextLike {
+  getRemainingTimeInMillis(): number;
+}
+
+/** 28P01 invalid_password: also what an expired IAM token or a rotated secret produces. */
+const INVALID_PASSWORD = '28P01';
+
+export class TaskFailedError extends Error {
+  constructor(readonly result: TaskResult) {
+    super(`task ${result.task} failed: ${result.reason ?? 'unknown reason'}`);
+    this.name = 'TaskFailedError';
+  }
+}
+
+export interface HandlerDeps {
+  env?: Record<string, string | undefined>;
+  /** Builds the database executor; defaults to the one the environment describes. */
+  createExecutor?: (config: DbopsConfig) => Promise<Executor>;
+  createSink?: (config: DbopsConfig) => MetricSink;
+  connection?: ConnectionDeps;
+}
+
+export function createHandler(deps: HandlerDeps = {}) {
+  // Reused across warm invocations: one pool (or Data API client) per container.
+  let executor: { key: string; value: Promise<Executor> } | undefined;
+  let sink: { key: string; value: MetricSink } | undefined;
+
+  const executorFor = (config: DbopsConfig): Promise<Executor> => {
+    const key = JSON.stringify(config.connection) + config.driver;
+    if (executor?.key !== key) {
+      const value = (deps.createExecutor ?? ((c) => createExecutor(c, deps.connection)))(config);
+      // A failed connection setup (secret unreadable, say) must not be cached for the next invocation.
+      value.catch(() => {
+        if (executor?.value === value) executor = undefined;
+      });
+      executor = { key, value };
+    }
+    return executor.value;
+  };
+  const sinkFor = (config: DbopsConfig): MetricSink => {
+    const key = config.metricsNamespace;
+    if (sink?.key !== key) sink = { key, value: (deps.createSink ?? ((c) => new CloudWatchSink({ namespace: c.metricsNamespace })))(config) };
+    return sink.value;
+  };
+
+  async function handler(event: unknown, context?: LambdaContextLike): Promise<TaskResult> {
+    const config = loadConfig(deps.env ?? process.env);
+    let result: TaskResult;
+    try {
+      parseTaskRequest(event);
+      result = await runTask(event, {
+        executor: await executorFor(config),
+        sink: sinkFor(config),
+        settings: config,
+        lambdaRemainingMs: context?.getRemainingTimeInMillis(),
+      });
+    } catch (error) {
+      // Rejected before the task ran (bad event, task unsupported by the driver, no connection):
+      // still counted, so a broken schedule shows up on the dashboard and in alarms.
+      const named = typeof event === 'object' && event !== null ? (event as { task?: unknown }).task : undefined;
+      await publish(sinkFor(config), config.environment, [datum('taskFailure', 1, { Task: isTaskName(named) ? named : 'invalid-event' })]);
+      throw error;
+    }
+    console.log(JSON.stringify({ level: result.status === 'failed' ? 'error' : 'info', message: 'task result', result }));
+    // A rotated secret makes the cached pool's password wrong: rebuild it on the next invocation.
+    if (result.error?.code === INVALID_PASSWORD) await dispose();
+    if (result.status === 'failed') throw new TaskFailedError(result);
+    return result;
+  }
+
+  /** Closes the cached pool (tests, or a CLI reusing the handler); Lambda never needs it. */
+  async function dispose(): Promise<void> {
+    const current = executor;
+    executor = undefined;
+    if (current) await (await current.value.catch(() => undefined))?.close();
+  }
+
+  return Object.assign(handler, { dispose });
+}
+
+export const handler = createHandler();
+
+export { ConfigError };

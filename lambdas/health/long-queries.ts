@@ -1,0 +1,30 @@
+import type { Queryable } from '../db/executor';
+
+/** Active statements older than a threshold, oldest first; our own backend is left out. */
+export const LONG_QUERIES_SQL = `
+  SELECT pid,
+         usename AS user_name,
+         state,
+         extract(epoch FROM now() - query_start)::float8 AS duration_seconds,
+         left(query, 200) AS query
+    FROM pg_stat_activity
+   WHERE state <> 'idle'
+     AND pid <> pg_backend_pid()
+     AND backend_type = 'client backend'
+     AND query_start < now() - make_interval(secs => $1)
+   ORDER BY query_start`;
+
+export interface LongQuery {
+  pid: number;
+  user: string | null;
+  /** 'active', or 'idle in transaction' (holding locks and a snapshot, which matters as much). */
+  state: string;
+  durationSeconds: number;
+  /** First 200 characters. */
+  query: string;
+}
+
+export async function longQueries(db: Queryable, thresholdSeconds: number): Promise<LongQuery[]> {
+  const rows = await db.query<{ pid: number; user_name: string | null; state: string; duration_seconds: number; query: string }>(LONG_QUERIES_SQL, [thresholdSeconds]);
+  return rows.map((r) => ({ pid: Number(r.pid), user: r.user_name, state: r.state, durationSeconds: Number(r.duration_seconds), query: r.query }));
+}

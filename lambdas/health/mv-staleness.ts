@@ -1,0 +1,27 @@
+import type { Queryable } from '../db/executor';
+
+/** Freshness comes from dbops.mv_refresh_log (Postgres itself keeps no refresh time), via dbops.mv_freshness. */
+export const MV_STALENESS_SQL = `
+  SELECT view_name, populated, last_refreshed_at, staleness_seconds::float8 AS staleness_seconds
+    FROM dbops.mv_freshness
+   ORDER BY view_name`;
+
+export interface ViewStaleness {
+  view: string;
+  populated: boolean;
+  lastRefreshedAt: Date | null;
+  /** null when the view was never refreshed successfully. */
+  stalenessSeconds: number | null;
+}
+
+export async function viewStaleness(db: Queryable): Promise<ViewStaleness[] | undefined> {
+  const [{ present }] = await db.query<{ present: boolean }>(`SELECT to_regclass('dbops.mv_freshness') IS NOT NULL AS present`);
+  if (!present) return undefined;
+  const rows = await db.query<{ view_name: string; populated: boolean; last_refreshed_at: Date | null; staleness_seconds: number | null }>(MV_STALENESS_SQL);
+  return rows.map((r) => ({
+    view: r.view_name,
+    populated: Boolean(r.populated),
+    lastRefreshedAt: r.last_refreshed_at,
+    stalenessSeconds: r.staleness_seconds === null ? null : Number(r.staleness_seconds),
+  }));
+}

@@ -1,0 +1,25 @@
+import type { Queryable } from '../db/executor';
+
+/**
+ * Replica lag from aurora_replica_status(), which exists only on Aurora. Vanilla streaming
+ * functions (pg_last_wal_*) say nothing about Aurora's storage-level replicas, so elsewhere
+ * the check reports "not available" instead of a misleading zero.
+ */
+export const AURORA_FUNCTION_SQL = `SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'aurora_replica_status') AS present`;
+export const REPLICA_LAG_SQL = `
+  SELECT max(replica_lag_in_msec)::float8 AS max_lag_ms, count(*)::int AS replicas
+    FROM aurora_replica_status()
+   WHERE session_id <> 'MASTER_SESSION_ID'`;
+
+export interface ReplicaLag {
+  available: boolean;
+  maxLagMs: number | null;
+  replicas: number;
+}
+
+export async function replicaLag(db: Queryable): Promise<ReplicaLag> {
+  const [{ present }] = await db.query<{ present: boolean }>(AURORA_FUNCTION_SQL);
+  if (!present) return { available: false, maxLagMs: null, replicas: 0 };
+  const [row] = await db.query<{ max_lag_ms: number | null; replicas: number }>(REPLICA_LAG_SQL);
+  return { available: true, maxLagMs: row.max_lag_ms === null ? null : Number(row.max_lag_ms), replicas: Number(row.replicas) };
+}

@@ -1,0 +1,46 @@
+import { DimensionName, METRICS, MetricDefinition, MetricKey } from './catalog';
+
+/** One value of one catalogued metric. Environment is added by the runner for every datum. */
+export interface MetricDatum {
+  readonly metric: MetricDefinition;
+  readonly value: number;
+  readonly dimensions: Readonly<Partial<Record<DimensionName, string>>>;
+  readonly timestamp?: Date;
+}
+
+export function datum(key: MetricKey, value: number, dimensions: Partial<Record<DimensionName, string>> = {}): MetricDatum {
+  return { metric: METRICS[key], value, dimensions };
+}
+
+export function withEnvironment(data: readonly MetricDatum[], environment: string): MetricDatum[] {
+  return data.map((d) => ({ ...d, dimensions: { Environment: environment, ...d.dimensions } }));
+}
+
+/** PutMetricData limits (API reference, PutMetricData): values in ±2^360, no NaN/Infinity, 30 dimensions. */
+export const MAX_ABS_VALUE = 2 ** 360;
+export const MAX_DIMENSIONS = 30;
+export const MAX_DIMENSION_VALUE_LENGTH = 1024;
+
+const BY_NAME = new Map<string, MetricDefinition>(Object.values(METRICS).map((m) => [m.name, m]));
+
+/** Why a datum would be rejected (by the catalog or by CloudWatch), or undefined when it is fine. */
+export function datumProblem(d: MetricDatum): string | undefined {
+  const known = BY_NAME.get(d.metric.name);
+  if (!known) return `metric ${d.metric.name} is not in the catalog`;
+  if (known.unit !== d.metric.unit) return `metric ${d.metric.name} has unit ${d.metric.unit}, catalog says ${known.unit}`;
+  if (typeof d.value !== 'number' || !Number.isFinite(d.value)) return `metric ${d.metric.name}: value ${d.value} is not a finite number`;
+  if (Math.abs(d.value) > MAX_ABS_VALUE) return `metric ${d.metric.name}: value ${d.value} is outside ±2^360`;
+  const given = Object.keys(d.dimensions).sort();
+  const expected = [...known.dimensions].sort();
+  if (given.length > MAX_DIMENSIONS) return `metric ${d.metric.name}: ${given.length} dimensions, CloudWatch allows ${MAX_DIMENSIONS}`;
+  if (given.join(',') !== expected.join(',')) {
+    return `metric ${d.metric.name} needs dimensions [${expected.join(', ')}], got [${given.join(', ')}]`;
+  }
+  for (const name of expected) {
+    const value = d.dimensions[name as DimensionName];
+    if (typeof value !== 'string' || value.length === 0 || value.length > MAX_DIMENSION_VALUE_LENGTH) {
+      return `metric ${d.metric.name}: dimension ${name} must be 1-${MAX_DIMENSION_VALUE_LENGTH} characters`;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,35 @@
+import { collectHealth, healthMetrics } from '../health/report';
+import { defineTask } from './types';
+
+export const healthCheck = defineTask({
+  name: 'health-check',
+  schedule: 'rate(5 minutes)',
+  description: 'Publish the health metrics: connections, cache hit, dead tuples, bloat, indexes, MV staleness, partitions, replica lag, xid age',
+  statementTimeoutMs: 30_000,
+  options: {
+    deadTupleMinRows: { type: 'integer', min: 0, max: 1e12, description: 'Ignore tables with fewer live+dead rows (default 1000)' },
+    longQuerySeconds: { type: 'number', min: 1, max: 86_400, description: 'Long-running query threshold (default 30)' },
+  },
+  async run(ctx, options) {
+    const report = await collectHealth(ctx.reader, options);
+    return {
+      summary: {
+        connectionUtilizationPercent: report.connections.percent,
+        cacheHitPercent: report.cacheHit.tablePercent,
+        indexCacheHitPercent: report.cacheHit.indexPercent,
+        maxDeadTuplePercent: report.maxDeadTuplePercent,
+        worstDeadTupleTables: report.deadTuples.slice(0, 5),
+        estimatedTableBloatBytes: report.estimatedTableBloatBytes,
+        unusedIndexCount: report.unusedIndexes.length,
+        invalidIndexes: report.invalidIndexes.map((i) => i.index),
+        views: report.views ?? 'dbops.mv_freshness not installed',
+        partitions: report.partitions ?? 'dbops.partition_status not installed',
+        replicaLag: report.replicaLag,
+        transactionIdAge: report.transactionIdAge,
+        longRunningQueries: report.longQueries.length,
+        longestQuerySeconds: report.longestQuerySeconds,
+      },
+      metrics: healthMetrics(report),
+    };
+  },
+});

@@ -1,0 +1,106 @@
+import type { LockRetryOptions } from '../db/lock-retry';
+import type { Queryable, Row, Session } from '../db/executor';
+import type { MetricDatum } from '../metrics/datum';
+import type { PublishReport } from '../metrics/sink';
+import type { TimeBudget } from './budget';
+import type { OptionSchema, OptionsOf } from './options';
+import { COMMON_OPTIONS } from './options';
+
+export const TASK_NAMES = [
+  'refresh-materialized-views',
+  'create-partitions',
+  'drop-old-partitions',
+  'vacuum-analyze',
+  'reindex',
+  'update-statistics',
+  'health-check',
+  'long-query-check',
+] as const;
+
+export type TaskName = (typeof TASK_NAMES)[number];
+
+export interface MaintenanceStatement {
+  /** What the statement works on, for logs and `remaining`. */
+  label: string;
+  /** VACUUM and CONCURRENTLY refuse transaction blocks. */
+  noTransaction?: boolean;
+  /**
+   * statement_timeout for this statement. Defaults to the task's, capped by the time budget.
+   * 0 = none: a cancelled concurrent build leaves an INVALID index behind, so those run uncapped.
+   */
+  statementTimeoutMs?: number;
+}
+
+export interface TaskContext {
+  readonly task: TaskName;
+  readonly session: Session;
+  readonly driver: 'pg' | 'data-api';
+  readonly environment: string;
+  /** PARTITION_RETENTION_MONTHS when set; otherwise each table's registry value applies. */
+  readonly retentionMonths?: number;
+  readonly lockTimeoutMs: number;
+  readonly lockRetry: LockRetryOptions;
+  readonly budget: TimeBudget;
+  readonly dryRun: boolean;
+  /** Filled as work is done, so a failed run still shows what it finished. */
+  readonly progress: Record<string, unknown>;
+  log(message: string, fields?: Record<string, unknown>): void;
+  /** Catalog / status reads, under the task's statement_timeout. */
+  read<R extends Row = Row>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  /** read() as a Queryable, for the health checks. */
+  readonly reader: Queryable;
+  /** DDL and maintenance: short lock_timeout, retried with backoff, never queued behind a lock. */
+  maintain<R extends Row = Row>(text: string, params: readonly unknown[], statement: MaintenanceStatement): Promise<R[]>;
+}
+
+export interface TaskOutcome {
+  summary: Record<string, unknown>;
+  metrics: MetricDatum[];
+  /** Work left for the next run (time budget ran out, or a lock stayed busy). */
+  remaining?: string[];
+  warnings?: string[];
+  /** Items that failed; the run continues with the others, then reports failure. */
+  failures?: { item: string; error: string }[];
+}
+
+export interface TaskDefinition<S extends OptionSchema = OptionSchema> {
+  readonly name: TaskName;
+  /** EventBridge schedule expression; mirrors lib/config/environments.ts (which the stack actually uses). */
+  readonly schedule: string;
+  readonly description: string;
+  /** Task-specific options; COMMON_OPTIONS are accepted by every task. */
+  readonly options: S;
+  /** Default statement_timeout of the task's statements. */
+  readonly statementTimeoutMs: number;
+  /** Set when the task cannot be honoured under the RDS Data API, with the reason. */
+  readonly dataApiUnsupported?: string;
+  run(ctx: TaskContext, options: OptionsOf<S> & OptionsOf<typeof COMMON_OPTIONS>): Promise<TaskOutcome>;
+}
+
+export type TaskStatus = 'succeeded' | 'failed' | 'skipped';
+
+export interface TaskResult {
+  task: TaskName;
+  status: TaskStatus;
+  environment: string;
+  driver: 'pg' | 'data-api';
+  dryRun: boolean;
+  startedAt: string;
+  durationMs: number;
+  summary: Record<string, unknown>;
+  remaining: string[];
+  warnings: string[];
+  failures: { item: string; error: string }[];
+  /** Why the run failed or was skipped. */
+  reason?: string;
+  error?: { name: string; message: string; code?: string };
+  metrics?: PublishReport;
+}
+
+/**
+ * Each task module keeps its own option types; the registry holds them type-erased. The runner
+ * only calls run() with options validated against this same schema, so the one cast is sound.
+ */
+export function defineTask<S extends OptionSchema>(definition: TaskDefinition<S>): TaskDefinition {
+  return definition as unknown as TaskDefinition;
+}
