@@ -2,7 +2,7 @@ import type { Queryable } from '../db/executor';
 
 /**
  * Estimated btree bloat per index, worst first. Without extensions: the ioguix / check_postgres
- * estimate (expected leaf pages from reltuples and the indexed columns' pg_stats width, against
+ * estimate (expected leaf pages from reltuples and the indexed columns' dbops.column_width_stats() width, against
  * relpages; needs fresh ANALYZE). With pgstattuple installed: pgstatindex's measured leaf density,
  * which reads the whole index, fine for a monthly task.
  */
@@ -35,7 +35,7 @@ export const INDEX_BLOAT_ESTIMATE_SQL = `
            sum((1 - coalesce(s.null_frac, 0)) * coalesce(s.avg_width, 1024)) AS data_width,
            bool_or(c.atttypid = 'pg_catalog.name'::regtype) OR count(s.attname) < count(*) AS is_na
       FROM cols c
-      LEFT JOIN pg_stats s ON s.schemaname = c.nspname AND s.tablename = c.stats_relname AND s.attname = c.attname
+      LEFT JOIN dbops.column_width_stats() s ON s.schemaname = c.nspname AND s.tablename = c.stats_relname AND s.attname = c.attname
      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
   ), entry AS (
     SELECT *,

@@ -2,7 +2,8 @@ import type { Queryable } from '../db/executor';
 
 /**
  * Estimated wasted bytes per table without any extension: the ioguix / check_postgres estimate,
- * comparing relpages with the pages reltuples rows of the average width (pg_stats) would need,
+ * comparing relpages with the pages reltuples rows of the average width (pg_stats, read through dbops.column_width_stats() so that a role that may
+ * maintain but not read still sees them) would need,
  * fillfactor included. An estimate, refreshed by ANALYZE; tables with "name" columns or columns
  * without statistics are flagged is_na and left out.
  */
@@ -22,7 +23,7 @@ export const TABLE_BLOAT_SQL = `
       FROM pg_attribute att
       JOIN pg_class tbl ON tbl.oid = att.attrelid
       JOIN pg_namespace ns ON ns.oid = tbl.relnamespace
-      LEFT JOIN pg_stats s ON s.schemaname = ns.nspname AND s.tablename = tbl.relname
+      LEFT JOIN dbops.column_width_stats() s ON s.schemaname = ns.nspname AND s.tablename = tbl.relname
                           AND s.inherited = false AND s.attname = att.attname
       LEFT JOIN pg_class toast ON toast.oid = tbl.reltoastrelid
      WHERE NOT att.attisdropped AND att.attnum > 0

@@ -82,6 +82,13 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
   v_oid := to_regclass(p_table);
+  -- The entry points run with a pinned search_path (060), so a bare name is matched against the
+  -- registry instead of the caller's search_path.
+  IF v_oid IS NULL AND position('.' IN p_table) = 0 THEN
+    SELECT to_regclass(t.table_name) INTO v_oid
+      FROM dbops.partitioned_tables t
+     WHERE split_part(t.table_name, '.', 2) = p_table;
+  END IF;
   IF v_oid IS NULL THEN
     RAISE EXCEPTION 'table "%" does not exist', p_table
       USING ERRCODE = 'undefined_table';
