@@ -1,0 +1,142 @@
+import { PoolClient } from 'pg';
+import { migrate } from '../../lambdas/migrate/migrator';
+import { loadQueryFiles, QueryFile } from '../../lambdas/queries/query-files';
+import { createEmptyDatabase, TestDatabase } from '../support/database';
+import { seedPlanDataset, settlePlanDataset } from './plan-dataset';
+import { explain, leafPartitions, planFacts, realisticParams } from './query-plan-support';
+
+/**
+ * Every file in sql/queries/ is planned against a seeded database with the parameters the
+ * platform would send, and must use the index its header names without reading any large table
+ * whole. Loading the directory at collection time makes a file with broken or missing metadata
+ * fail this suite.
+ */
+const QUERIES = loadQueryFiles();
+
+/** Tables below this many rows (lookups like workspaces or sla_policies) may be scanned whole. */
+const LARGE_TABLE_ROWS = 5000;
+
+describe('representative queries on a seeded database', () => {
+  let db: TestDatabase;
+  let client: PoolClient;
+  let params: Record<string, unknown[]>;
+  /** The planner's estimated cost of each query before the optimization migrations (MV reads excluded: no views yet). */
+  const baselineCost = new Map<string, number>();
+
+  beforeAll(async () => {
+    db = await createEmptyDatabase();
+    // Load the data before the optimization migrations, as on a live database: 030 then builds
+    // its indexes CONCURRENTLY over populated tables, which is also the fast way to seed.
+    await migrate({ databaseUrl: db.url, include: (file) => file.name < '030' });
+    client = await db.pool().connect();
+    await seedPlanDataset(client);
+    await client.query('VACUUM (ANALYZE)');
+    params = await realisticParams(client);
+    for (const query of QUERIES) {
+      const plan = await explain(client, query, params[query.name]).catch((error: { code?: string }) => {
+        if (error.code === '42P01') return undefined; // a materialized view 040 has not made yet
+        throw error;
+      });
+      if (plan) baselineCost.set(query.name, plan['Total Cost'] as number);
+    }
+    await migrate({ databaseUrl: db.url });
+    await settlePlanDataset(client);
+    params = await realisticParams(client);
+  }, 300_000);
+
+  afterAll(async () => {
+    client?.release();
+    await db?.drop();
+  });
+
+  it('has realistic parameters for every query file, and every file declares what it binds', () => {
+    expect(QUERIES.length).toBeGreaterThanOrEqual(15);
+    expect(Object.keys(params).sort()).toEqual(QUERIES.map((q) => q.name).sort());
+    for (const query of QUERIES) expect([query.name, params[query.name].length]).toEqual([query.name, query.params.length]);
+  });
+
+  it('costs less with the optimization indexes than on the baseline schema, for every query on the platform tables', async () => {
+    expect(baselineCost.size).toBe(QUERIES.filter((q) => !q.name.startsWith('mv_')).length);
+    const notCheaper: string[] = [];
+    for (const [name, before] of baselineCost) {
+      const query = QUERIES.find((q) => q.name === name) as QueryFile;
+      const after = (await explain(client, query, params[name]))['Total Cost'] as number;
+      if (!(after < before)) notCheaper.push(`${name}: ${before} -> ${after}`);
+    }
+    expect(notCheaper).toEqual([]);
+  });
+
+  describe.each(QUERIES.map((q) => [q.name, q] as [string, QueryFile]))('%s', (_name, query) => {
+    it(`uses ${query.expectsIndexes.join(' and ')} and scans no table of more than ${LARGE_TABLE_ROWS} rows whole`, async () => {
+      const facts = await planFacts(client, await explain(client, query, params[query.name]));
+      for (const index of query.expectsIndexes) expect([...facts.indexes]).toContain(index);
+      if (query.indexOnly) for (const index of query.expectsIndexes) expect([...facts.indexOnly]).toContain(index);
+      expect(facts.seqScans.filter((scan) => scan.rows > LARGE_TABLE_ROWS)).toEqual([]);
+    });
+
+    if (query.prunes.length > 0) {
+      it(`reads only some partitions of ${query.prunes.join(', ')}`, async () => {
+        const facts = await planFacts(client, await explain(client, query, params[query.name]));
+        for (const table of query.prunes) {
+          const leaves = await leafPartitions(client, table);
+          const read = leaves.filter((leaf) => facts.relations.has(leaf));
+          expect(read.length).toBeGreaterThan(0);
+          expect(read.length).toBeLessThan(leaves.length);
+          expect(read).not.toContain(`${table}_default`);
+        }
+      });
+    }
+
+    it('runs with those parameters and returns rows', async () => {
+      // Inside a transaction that is rolled back, so the claim query leaves the queue as it was.
+      await client.query('BEGIN');
+      try {
+        const { rows } = await client.query(query.sql, params[query.name]);
+        expect(rows.length).toBeGreaterThan(0);
+        if (query.writes) expect(query.sql).toMatch(/\bRETURNING\b/i);
+      } finally {
+        await client.query('ROLLBACK');
+      }
+    });
+  });
+
+  it('scheduled_post_claim claims only due SCHEDULED posts, oldest first, and two workers never claim the same post', async () => {
+    const claim = QUERIES.find((q) => q.name === 'scheduled_post_claim');
+    if (!claim) throw new Error('sql/queries/scheduled_post_claim.sql is missing');
+    const other = await db.pool().connect();
+    try {
+      await client.query('BEGIN');
+      await other.query('BEGIN');
+      const now = new Date();
+      const first = await client.query<{ id: string; scheduled_at: Date }>(claim.sql, [now, 20, 'worker-a']);
+      // worker-a still holds its row locks; SKIP LOCKED makes worker-b take the next ones at once.
+      const second = await other.query<{ id: string }>(claim.sql, [now, 20, 'worker-b']);
+      expect(first.rows).toHaveLength(20);
+      expect(second.rows).toHaveLength(20);
+      const firstIds = new Set(first.rows.map((r) => r.id));
+      expect(second.rows.filter((r) => firstIds.has(r.id))).toEqual([]);
+      expect(first.rows.every((r) => r.scheduled_at.getTime() <= now.getTime())).toBe(true);
+
+      const ids = first.rows.map((r) => r.id);
+      const claimed = await client.query<{ status: string; claimed_by: string }>(
+        `SELECT DISTINCT status::text, claimed_by FROM posts WHERE id = ANY ($1::bigint[])`,
+        [ids],
+      );
+      expect(claimed.rows).toEqual([{ status: 'PUBLISHING', claimed_by: 'worker-a' }]);
+      // Oldest first: nothing still SCHEDULED and due is older than the newest claimed post.
+      const newestClaimed = Math.max(...first.rows.map((r) => r.scheduled_at.getTime()));
+      const [{ older }] = (
+        await client.query<{ older: number }>(
+          `SELECT count(*)::int AS older FROM posts
+            WHERE status = 'SCHEDULED' AND scheduled_at < $1 AND id <> ALL ($2::bigint[]) AND id <> ALL ($3::bigint[])`,
+          [new Date(newestClaimed), ids, second.rows.map((r) => r.id)],
+        )
+      ).rows;
+      expect(older).toBe(0);
+    } finally {
+      await other.query('ROLLBACK').catch(() => undefined);
+      await client.query('ROLLBACK').catch(() => undefined);
+      other.release();
+    }
+  });
+});
