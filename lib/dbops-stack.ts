@@ -38,6 +38,11 @@ export class DbopsStack extends Stack {
     this.config = config;
     Tags.of(this).add('project', 'aurora-dbops');
     Tags.of(this).add('environment', config.envName);
+    // aws-cdk-lib acknowledges this itself when it computes the zones; this stack lists them in config instead.
+    Validations.of(this).acknowledge({
+      id: 'CloudFormation-Validate::W3010',
+      reason: 'Availability zones are listed in lib/config/environments.ts on purpose: synth needs no lookup, and prod pins its three zones',
+    });
 
     this.network = new Network(this, 'Network', { config });
     const { vpc, computeSubnets } = this.network;
@@ -52,7 +57,7 @@ export class DbopsStack extends Stack {
     const { cluster } = this.database;
     this.acknowledgeLogRetentionFunction();
 
-    this.proxy = new DatabaseProxy(this, 'Proxy', { config, vpc, subnets: computeSubnets, cluster });
+    this.proxy = new DatabaseProxy(this, 'Proxy', { config, vpc, subnets: computeSubnets, databaseSubnets: this.network.databaseSubnets, cluster });
     this.proxy.allowFrom(this.network.applicationSecurityGroup, 'application tier');
 
     this.replicaAutoScaling = new ReplicaAutoScaling(this, 'ReplicaAutoScaling', { cluster, settings: config.replicaAutoScaling });

@@ -33,37 +33,72 @@ const SSL_MODES = ['verify-full', 'require', 'disable'] as const;
 
 let secretsClient: SecretsManagerClient | undefined;
 
-export async function handler(event: CloudFormationCustomResourceEvent): Promise<OnEventResponse> {
-  switch (event.RequestType) {
-    case 'Delete':
-      log('delete: schema left in place', { physicalResourceId: event.PhysicalResourceId });
-      return { PhysicalResourceId: event.PhysicalResourceId };
-    case 'Create':
-    case 'Update': {
-      const databaseUrl = await resolveDatabaseUrl(process.env);
-      const result: MigrateResult = await migrate({
-        databaseUrl,
-        dir: process.env.DBOPS_MIGRATIONS_DIR,
-        waitForLock: true,
-        lockTimeoutMs: numberFromEnv('DBOPS_LOCK_TIMEOUT_MS', 5000),
-        log: (message) => log(message),
-      });
-      log('migrations done', { applied: result.applied, alreadyApplied: result.alreadyApplied.length, durationMs: result.durationMs });
-      return {
-        PhysicalResourceId: PHYSICAL_RESOURCE_ID,
-        // The response body is capped at 4 KB, so counts and the last file rather than the full list.
-        Data: {
-          AppliedCount: result.applied.length,
-          AlreadyAppliedCount: result.alreadyApplied.length,
-          LatestMigration: [...result.alreadyApplied, ...result.applied].sort().at(-1) ?? '',
-          MigrationsHash: String(event.ResourceProperties.MigrationsHash ?? ''),
-        },
-      };
-    }
-    default:
-      throw new Error(`unsupported RequestType ${JSON.stringify((event as { RequestType?: unknown }).RequestType)}`);
-  }
+/** 28P01 invalid_password. */
+const INVALID_PASSWORD = '28P01';
+
+/**
+ * The first deploy creates the master secret's RotationSchedule, and Secrets Manager rotates at
+ * once. Single-user rotation sets the new password on the database before it marks the new value
+ * AWSCURRENT, so a login in that window fails with 28P01: read the secret again and retry.
+ */
+export const AUTH_RETRY_DELAYS_MS: readonly number[] = [5_000, 15_000, 30_000];
+
+export interface MigrateHandlerOptions {
+  authRetryDelaysMs?: readonly number[];
+  sleep?: (ms: number) => Promise<void>;
 }
+
+export function createHandler(options: MigrateHandlerOptions = {}) {
+  const delays = options.authRetryDelaysMs ?? AUTH_RETRY_DELAYS_MS;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+
+  async function migrateWithFreshCredentials(): Promise<MigrateResult> {
+    for (let attempt = 0; ; attempt += 1) {
+      const databaseUrl = await resolveDatabaseUrl(process.env);
+      try {
+        return await migrate({
+          databaseUrl,
+          dir: process.env.DBOPS_MIGRATIONS_DIR,
+          waitForLock: true,
+          lockTimeoutMs: numberFromEnv('DBOPS_LOCK_TIMEOUT_MS', 5000),
+          log: (message) => log(message),
+        });
+      } catch (error) {
+        const fromSecret = !process.env.DATABASE_URL;
+        if (!fromSecret || (error as { code?: unknown }).code !== INVALID_PASSWORD || attempt >= delays.length) throw error;
+        log('login refused (secret rotating?): reading the secret again', { attempt: attempt + 1, delayMs: delays[attempt] });
+        await sleep(delays[attempt]);
+      }
+    }
+  }
+
+  return async function handler(event: CloudFormationCustomResourceEvent): Promise<OnEventResponse> {
+    switch (event.RequestType) {
+      case 'Delete':
+        log('delete: schema left in place', { physicalResourceId: event.PhysicalResourceId });
+        return { PhysicalResourceId: event.PhysicalResourceId };
+      case 'Create':
+      case 'Update': {
+        const result = await migrateWithFreshCredentials();
+        log('migrations done', { applied: result.applied, alreadyApplied: result.alreadyApplied.length, durationMs: result.durationMs });
+        return {
+          PhysicalResourceId: PHYSICAL_RESOURCE_ID,
+          // The response body is capped at 4 KB, so counts and the last file rather than the full list.
+          Data: {
+            AppliedCount: result.applied.length,
+            AlreadyAppliedCount: result.alreadyApplied.length,
+            LatestMigration: [...result.alreadyApplied, ...result.applied].sort().at(-1) ?? '',
+            MigrationsHash: String(event.ResourceProperties.MigrationsHash ?? ''),
+          },
+        };
+      }
+      default:
+        throw new Error(`unsupported RequestType ${JSON.stringify((event as { RequestType?: unknown }).RequestType)}`);
+    }
+  };
+}
+
+export const handler = createHandler();
 
 /** DATABASE_URL if given; otherwise a URL built from the secret, with TLS verified by default. */
 export async function resolveDatabaseUrl(env: NodeJS.ProcessEnv): Promise<string> {

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import type { Environment as ApplicationEnvironment } from '../../lambdas/app/config';
 import { MAINTENANCE_TASKS, MaintenanceTaskName } from './managed-objects';
 
 /**
@@ -104,6 +105,12 @@ export interface AlarmSettings {
 
 export interface EnvironmentConfig {
   readonly envName: EnvironmentName;
+  /**
+   * NODE_ENV of the application tier. The application library stamps it (not envName) as the
+   * Environment dimension of PoolUtilization, QueryDuration and SlowQueryCount, so the dashboard and
+   * the ApplicationPoolUtilization alarm must query this value too, or they match nothing.
+   */
+  readonly applicationEnvironment: ApplicationEnvironment;
   readonly account: string;
   readonly region: string;
   /** Given explicitly so synth needs no context lookup; prod spans three. */
@@ -153,6 +160,7 @@ const SPEC_THRESHOLDS = {
 const CONFIGS: Record<EnvironmentName, EnvironmentConfig> = {
   dev: {
     envName: 'dev',
+    applicationEnvironment: 'development',
     account: '111111111111',
     region: 'eu-west-1',
     availabilityZones: ['eu-west-1a', 'eu-west-1b'],
@@ -190,6 +198,7 @@ const CONFIGS: Record<EnvironmentName, EnvironmentConfig> = {
   },
   staging: {
     envName: 'staging',
+    applicationEnvironment: 'staging',
     account: '222222222222',
     region: 'eu-west-1',
     availabilityZones: ['eu-west-1a', 'eu-west-1b'],
@@ -227,6 +236,7 @@ const CONFIGS: Record<EnvironmentName, EnvironmentConfig> = {
   },
   prod: {
     envName: 'prod',
+    applicationEnvironment: 'production',
     account: '333333333333',
     region: 'eu-west-1',
     availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environments';
 import { MAINTENANCE_TASKS, MaintenanceTaskName } from '../config/managed-objects';
 import { MaintenanceTask, pascalCase } from './maintenance-functions';
-import { catalogMetric, clusterMetric, proxyMetric, proxyPoolUtilization } from './metrics';
+import { catalogInsightsMax, catalogMetric, clusterMetric, clusterRoleMetric, proxyMetric, proxyPoolUtilization } from './metrics';
 
 export interface DatabaseAlarmsProps {
   readonly config: EnvironmentConfig;
@@ -88,6 +88,16 @@ export class DatabaseAlarms extends Construct {
       treatMissingData: NOT_BREACHING, // published by health-check; its heartbeat alarm covers absence
       description: `Backends above ${thresholds.poolUtilizationPercent}% of max_connections`,
     });
+    this.add('ApplicationPoolUtilization', {
+      // The spec's pool is the application's node-postgres pool. Its Pool names are only known at run
+      // time, so a Metrics Insights query takes the fullest pool; the library stamps NODE_ENV as Environment.
+      metric: catalogInsightsMax('poolUtilization', [config.applicationEnvironment, config.envName], minute, 'Fullest application pool %'),
+      threshold: thresholds.poolUtilizationPercent,
+      comparison: ABOVE,
+      evaluationPeriods: 3,
+      treatMissingData: NOT_BREACHING, // no application publishing (not deployed, or idle) means no pool in use
+      description: `An application connection pool has more than ${thresholds.poolUtilizationPercent}% of its clients checked out`,
+    });
     this.add('SlowestStatementMeanTime', {
       metric: catalogMetric('slowestStatementMean', env, { statistic: 'Maximum' }),
       threshold: thresholds.queryTimeMs,
@@ -132,12 +142,14 @@ export class DatabaseAlarms extends Construct {
 
     // --- Cluster (AWS/RDS) ---
     this.add('WriterCpu', {
-      metric: clusterMetric(clusterIdentifier, 'CPUUtilization', 'Average'),
+      // Role=WRITER: the cluster-wide series averages the writer with idle readers, so a saturated
+      // writer beside two quiet readers would read as a third of its real load.
+      metric: clusterRoleMetric(clusterIdentifier, 'WRITER', 'CPUUtilization', 'Average'),
       threshold: thresholds.cpuPercent,
       comparison: ABOVE,
       evaluationPeriods: 3,
       treatMissingData: MISSING, // a silent cluster shows INSUFFICIENT_DATA, neither OK nor a page
-      description: `Cluster CPU above ${thresholds.cpuPercent}%`,
+      description: `Writer CPU above ${thresholds.cpuPercent}%`,
     });
     this.add('FreeableMemory', {
       metric: clusterMetric(clusterIdentifier, 'FreeableMemory', 'Minimum'),

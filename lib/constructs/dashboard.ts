@@ -29,6 +29,8 @@ export class DatabaseDashboard extends Construct {
     const { config, clusterIdentifier, proxyName, tasks } = props;
     const envName = config.envName;
     const env = { Environment: envName };
+    // Application-library metrics carry the app's NODE_ENV; envName too, in case the app passes it explicitly.
+    const appEnvs = [config.applicationEnvironment, envName];
     const thresholds = config.alarms;
     const line = (value: number, label: string): cloudwatch.HorizontalAnnotation => ({ value, label, color: cloudwatch.Color.RED });
     const graph = (title: string, left: cloudwatch.IMetric[], options: Partial<cloudwatch.GraphWidgetProps> = {}) =>
@@ -55,7 +57,7 @@ export class DatabaseDashboard extends Construct {
       ]),
       graph(
         'Backends vs max_connections, app pools %',
-        [catalogMetric('connectionUtilization', env, { statistic: 'Maximum' }), catalogSearch('poolUtilization', envName, 'Maximum', Duration.minutes(1))],
+        [catalogMetric('connectionUtilization', env, { statistic: 'Maximum' }), catalogSearch('poolUtilization', appEnvs, 'Maximum', Duration.minutes(1))],
         { leftAnnotations: [line(thresholds.poolUtilizationPercent, 'alarm')] },
       ),
     );
@@ -63,13 +65,13 @@ export class DatabaseDashboard extends Construct {
     this.dashboard.addWidgets(header('Query execution time (p50, p95, p99)'));
     this.dashboard.addWidgets(
       graph('Application query duration ms', [
-        catalogSearch('queryDuration', envName, 'p50', Duration.minutes(5), 'p50'),
-        catalogSearch('queryDuration', envName, 'p95', Duration.minutes(5), 'p95'),
-        catalogSearch('queryDuration', envName, 'p99', Duration.minutes(5), 'p99'),
+        catalogSearch('queryDuration', appEnvs, 'p50', Duration.minutes(5), 'p50'),
+        catalogSearch('queryDuration', appEnvs, 'p95', Duration.minutes(5), 'p95'),
+        catalogSearch('queryDuration', appEnvs, 'p99', Duration.minutes(5), 'p99'),
       ], { leftAnnotations: [line(thresholds.queryTimeMs, 'slow')] }),
       graph('Slowest statement mean (pg_stat_statements) ms', [catalogMetric('slowestStatementMean', env, { statistic: 'Maximum' })], {
         leftAnnotations: [line(thresholds.queryTimeMs, 'alarm')],
-        right: [catalogSearch('slowQueries', envName, 'Sum')],
+        right: [catalogSearch('slowQueries', appEnvs, 'Sum')],
       }),
       graph('Proxy response latency and borrow wait (µs)', [
         proxyMetric(proxyName, 'QueryDatabaseResponseLatency', 'Average', Duration.minutes(5)),

@@ -10,6 +10,8 @@ export interface DatabaseProxyProps {
   readonly config: EnvironmentConfig;
   readonly vpc: ec2.IVpc;
   readonly subnets: ec2.SubnetSelection;
+  /** Where the Aurora instances live: the proxy's only egress. */
+  readonly databaseSubnets: ec2.SubnetSelection;
   readonly cluster: rds.DatabaseCluster;
 }
 
@@ -33,6 +35,12 @@ export class DatabaseProxy extends Construct {
       description: `dbops ${config.envName}: RDS Proxy; admits the application and maintenance groups only`,
       allowAllOutbound: false,
     });
+    // The group-to-group rule towards the cluster is a separate AWS::EC2::SecurityGroupEgress, and
+    // adding it drops CDK's inline "no traffic" placeholder; with no inline egress left, EC2 would
+    // keep its default allow-all rule. These inline rules (same port, the database subnets) remove it.
+    for (const subnet of vpc.selectSubnets(props.databaseSubnets).subnets) {
+      this.securityGroup.addEgressRule(ec2.Peer.ipv4(subnet.ipv4CidrBlock), ec2.Port.tcp(DATABASE_PORT), `Aurora instances in ${subnet.availabilityZone}`);
+    }
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
       description: 'RDS Proxy: IAM login to the Aurora cluster as the application and maintenance users',

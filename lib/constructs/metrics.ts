@@ -30,12 +30,44 @@ export function catalogMetric(
 /**
  * Every series of a catalog metric whose extra dimension (Pool, Query, Table...) is only known at run
  * time, for dashboards. SEARCH is not allowed in alarms, which use fixed dimension values instead.
+ * `environments` lists every Environment value a producer may stamp: the maintenance tasks use the
+ * stack's envName, the application library its NODE_ENV ('production' for prod).
  */
-export function catalogSearch(key: MetricKey, envName: string, statistic: string, period: Duration = Duration.minutes(5), label?: string): cloudwatch.MathExpression {
+export function catalogSearch(
+  key: MetricKey,
+  environments: string | readonly string[],
+  statistic: string,
+  period: Duration = Duration.minutes(5),
+  label?: string,
+): cloudwatch.MathExpression {
   const definition = METRICS[key];
   const schema = [METRIC_NAMESPACE, ...definition.dimensions].join(',');
+  const values = [...new Set([environments].flat())];
+  if (values.length === 0) throw new Error(`catalogSearch(${definition.name}) needs at least one Environment value`);
+  const terms = values.map((value) => `Environment="${value}"`);
+  const environment = terms.length === 1 ? terms[0] : `(${terms.join(' OR ')})`;
   return new cloudwatch.MathExpression({
-    expression: `SEARCH('{${schema}} MetricName="${definition.name}" Environment="${envName}"', '${statistic}', ${period.toSeconds()})`,
+    expression: `SEARCH('{${schema}} MetricName="${definition.name}" ${environment}', '${statistic}', ${period.toSeconds()})`,
+    usingMetrics: {},
+    period,
+    label,
+  });
+}
+
+/**
+ * The highest value of a catalog metric over every series of its run-time dimension (every Pool, say),
+ * as a CloudWatch Metrics Insights query: unlike SEARCH, alarms may use it.
+ */
+export function catalogInsightsMax(key: MetricKey, environments: readonly string[], period: Duration = Duration.minutes(1), label?: string): cloudwatch.MathExpression {
+  const definition = METRICS[key];
+  const values = [...new Set(environments)];
+  if (values.length === 0) throw new Error(`catalogInsightsMax(${definition.name}) needs at least one Environment value`);
+  for (const value of values) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(value)) throw new Error(`Environment value "${value}" cannot be quoted in a Metrics Insights query`);
+  }
+  const where = values.map((value) => `Environment = '${value}'`).join(' OR ');
+  return new cloudwatch.MathExpression({
+    expression: `SELECT MAX(${definition.name}) FROM SCHEMA(${[METRIC_NAMESPACE, ...definition.dimensions].join(', ')}) WHERE ${where}`,
     usingMetrics: {},
     period,
     label,

@@ -10,7 +10,9 @@ import {
   taskTimeBudgetMs,
   validateConfig,
 } from '../../lib/config/environments';
-import { MAINTENANCE_TASKS } from '../../lib/config/managed-objects';
+import { ENVIRONMENTS as APPLICATION_ENVIRONMENTS } from '../../lambdas/app/config';
+import { TASK_NAMES } from '../../lambdas/tasks/types';
+import { MAINTENANCE_TASKS, MANAGED_MATERIALIZED_VIEWS, MANAGED_PARTITIONED_TABLES } from '../../lib/config/managed-objects';
 import { REPO_ROOT, cdkJsonContext } from './synth';
 
 describe('environment configuration', () => {
@@ -26,6 +28,11 @@ describe('environment configuration', () => {
     expect(config.envName).toBe(name);
     expect(Object.keys(config.maintenance.tasks).sort()).toEqual([...MAINTENANCE_TASKS].sort());
     expect(config.availabilityZones.every((zone) => zone.startsWith(config.region))).toBe(true);
+  });
+
+  it.each(ENVIRONMENT_NAMES)('%s names an application NODE_ENV the application library accepts', (name) => {
+    // The dashboard finds PoolUtilization / QueryDuration under this value; a value the library rejects matches nothing.
+    expect(APPLICATION_ENVIRONMENTS).toContain(environmentConfig(name).applicationEnvironment);
   });
 
   it('gives prod the spec production pool, three zones, two readers, 35-day backups and protection', () => {
@@ -101,6 +108,25 @@ describe('environment configuration', () => {
       expect(budget).toBeGreaterThan(0);
       expect(settings.timeout.toMilliseconds() - budget).toBeGreaterThanOrEqual(5000);
     }
+  });
+});
+
+describe('names the alarms and the dashboard address', () => {
+  /** The quoted values of one INSERT INTO <registry> (<key column>, ...) VALUES ... ; of the migrations. */
+  const registered = (file: string, registry: string): string[] => {
+    const sql = readFileSync(path.join(REPO_ROOT, 'sql', 'migrations', file), 'utf8');
+    const insert = sql.match(new RegExp(`INSERT INTO ${registry.replace('.', '\\.')}\\s*\\([^)]*\\)\\s*VALUES([\\s\\S]*?);`, 'i'));
+    expect(insert).not.toBeNull();
+    return [...insert![1].matchAll(/\(\s*'([^']+)'/g)].map((m) => m[1]);
+  };
+
+  it('match the Table and View dimension values the tasks publish (dbops.partitioned_tables, dbops.materialized_views)', () => {
+    expect([...MANAGED_PARTITIONED_TABLES].sort()).toEqual(registered('020_partition_management.sql', 'dbops.partitioned_tables').sort());
+    expect([...MANAGED_MATERIALIZED_VIEWS].sort()).toEqual(registered('040_materialized_views.sql', 'dbops.materialized_views').sort());
+  });
+
+  it('match the Task dimension values of the maintenance handler', () => {
+    expect([...MAINTENANCE_TASKS].sort()).toEqual([...TASK_NAMES].sort());
   });
 });
 

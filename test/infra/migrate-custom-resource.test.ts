@@ -4,7 +4,7 @@ import path from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { PHYSICAL_RESOURCE_ID, handler, resolveDatabaseUrl } from '../../lambdas/handlers/migrate-custom-resource';
+import { AUTH_RETRY_DELAYS_MS, PHYSICAL_RESOURCE_ID, createHandler, handler, resolveDatabaseUrl } from '../../lambdas/handlers/migrate-custom-resource';
 import { migrationsHash } from '../../lib/constructs/schema-migration';
 import { TestDatabase, createEmptyDatabase } from '../support/database';
 
@@ -119,6 +119,61 @@ describe('migrate custom resource', () => {
     } finally {
       rmSync(brokenDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('master secret rotating during the deploy', () => {
+  /** The secret as it reads just before rotation finishes: the database already has another password. */
+  const stale = () => {
+    const url = new URL(db.url);
+    url.password = 'rotated-away';
+    return secretFor(url.toString());
+  };
+
+  it('reads the secret again and retries when the login is refused with 28P01', async () => {
+    secrets.on(GetSecretValueCommand).resolvesOnce({ SecretString: stale() }).resolves({ SecretString: secretFor(db.url) });
+    const waits: number[] = [];
+    const retrying = createHandler({ authRetryDelaysMs: [7, 11], sleep: async (ms) => void waits.push(ms) });
+    const response = await retrying(event('Update'));
+    expect(response.PhysicalResourceId).toBe(PHYSICAL_RESOURCE_ID);
+    expect(response.Data).toMatchObject({ AppliedCount: 0, AlreadyAppliedCount: 3 });
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect(waits).toEqual([7]);
+  });
+
+  it('gives up with the login error once every delay is spent', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: stale() });
+    const waits: number[] = [];
+    const retrying = createHandler({ authRetryDelaysMs: [7, 11], sleep: async (ms) => void waits.push(ms) });
+    await expect(retrying(event('Update'))).rejects.toMatchObject({ code: '28P01' });
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(3);
+    expect(waits).toEqual([7, 11]);
+  });
+
+  it('does not retry a failing migration, nor a refused DATABASE_URL', async () => {
+    const brokenDir = mkdtempSync(path.join(tmpdir(), 'dbops-cr-broken-'));
+    const waits: number[] = [];
+    const retrying = createHandler({ authRetryDelaysMs: [7], sleep: async (ms) => void waits.push(ms) });
+    try {
+      writeFileSync(path.join(brokenDir, '001_broken.sql'), 'CREATE TABLE public.cr_broken (id bigint REFERENCES public.no_such_table);\n');
+      process.env.DBOPS_MIGRATIONS_DIR = brokenDir;
+      secrets.on(GetSecretValueCommand).resolves({ SecretString: secretFor(db.url) });
+      await expect(retrying(event('Create'))).rejects.toThrow('migration 001_broken.sql failed');
+      expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+
+      const refused = new URL(db.url);
+      refused.password = 'wrong';
+      process.env.DATABASE_URL = refused.toString();
+      await expect(retrying(event('Create'))).rejects.toMatchObject({ code: '28P01' });
+      expect(waits).toEqual([]);
+    } finally {
+      rmSync(brokenDir, { recursive: true, force: true });
+    }
+  });
+
+  it('waits long enough by default for a single-user rotation to finish', () => {
+    expect(AUTH_RETRY_DELAYS_MS.length).toBeGreaterThanOrEqual(2);
+    expect(AUTH_RETRY_DELAYS_MS.reduce((sum, ms) => sum + ms, 0)).toBeGreaterThanOrEqual(30_000);
   });
 });
 

@@ -52,6 +52,17 @@ describe('prod: cdk-nag', () => {
     }
   });
 
+  it('leaves no unacknowledged finding of any plugin in the validation report', () => {
+    const { existsSync, readFileSync } = jest.requireActual<typeof import('node:fs')>('node:fs');
+    const path = jest.requireActual<typeof import('node:path')>('node:path');
+    const reportFile = path.join(synth.app.outdir, 'validation-report.json');
+    // Written on every synth with plugins; the hard-coded-zone warning (W3010) used to be listed here.
+    expect(existsSync(reportFile)).toBe(true);
+    const report: { pluginReports: { violations: { ruleName: string }[]; suppressedViolations?: { ruleName: string }[] }[] } = JSON.parse(readFileSync(reportFile, 'utf8'));
+    expect(report.pluginReports.flatMap((p) => p.violations.map((v) => v.ruleName))).toEqual([]);
+    expect(report.pluginReports.flatMap((p) => (p.suppressedViolations ?? []).map((v) => v.ruleName))).toContain('W3010');
+  });
+
   it('fails synthesis when a finding is not acknowledged', () => {
     const { App, Stack } = jest.requireActual<typeof import('aws-cdk-lib')>('aws-cdk-lib');
     const sqs = jest.requireActual<typeof import('aws-cdk-lib/aws-sqs')>('aws-cdk-lib/aws-sqs');
@@ -200,6 +211,24 @@ describe('prod: RDS Proxy', () => {
       ].sort(),
     );
     expect(ingress.every((p) => p.FromPort === 5432 && p.ToPort === 5432)).toBe(true);
+  });
+
+  it('lets the proxy out only to the database subnets on the Postgres port, never through the EC2 default egress', () => {
+    const group = template().toJSON().Resources[id(synth.stack.proxy.securityGroup)].Properties;
+    const databaseCidrs = synth.stack.network.vpc.selectSubnets(synth.stack.network.databaseSubnets).subnets.map((s) => s.ipv4CidrBlock);
+    expect(databaseCidrs).toHaveLength(3);
+    // Inline rules present: without them EC2 keeps its allow-all default beside the separate rule.
+    expect(group.SecurityGroupEgress).toEqual(
+      expect.arrayContaining(databaseCidrs.map((cidr) => expect.objectContaining({ CidrIp: cidr, IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432 }))),
+    );
+    expect(group.SecurityGroupEgress).toHaveLength(databaseCidrs.length);
+  });
+
+  it('gives every security group inline egress rules, so none falls back to the EC2 allow-all default', () => {
+    for (const [logical, group] of Object.entries(resourcesOfType(template(), 'AWS::EC2::SecurityGroup'))) {
+      const egress = group.Properties!.SecurityGroupEgress;
+      expect({ logical, inline: Array.isArray(egress) && egress.length > 0 }).toEqual({ logical, inline: true });
+    }
   });
 
   it('lets the proxy log in to the cluster as the maintenance and application users only', () => {
@@ -401,6 +430,15 @@ describe('prod: alarms', () => {
     expect(used).toMatchObject({ Namespace: 'AWS/RDS', MetricName: 'DatabaseConnections', Dimensions: [{ Name: 'ProxyName', Value: { Ref: id(synth.stack.proxy.proxy) } }] });
     expect(pool.Metrics.find((m: any) => m.Id === 'allowed').MetricStat.Metric.MetricName).toBe('MaxDatabaseConnectionsAllowed');
 
+    // The spec's own pool: every application pool, under the NODE_ENV the application library stamps.
+    const appPool = alarms['dbops-prod-ApplicationPoolUtilization'];
+    expect(appPool).toMatchObject({ Threshold: 80, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+    expect(appPool.Metrics).toHaveLength(1);
+    expect(appPool.Metrics[0]).toMatchObject({
+      Expression: "SELECT MAX(PoolUtilization) FROM SCHEMA(AuroraDbops, Environment, Pool) WHERE Environment = 'production' OR Environment = 'prod'",
+      Period: 60,
+      ReturnData: true,
+    });
     expect(alarms['dbops-prod-ConnectionUtilization']).toMatchObject({ MetricName: 'ConnectionUtilization', Namespace: 'AuroraDbops', Threshold: 80, Dimensions: env });
     expect(alarms['dbops-prod-SlowestStatementMeanTime']).toMatchObject({ MetricName: 'SlowestStatementMeanTime', Threshold: 1000, ComparisonOperator: 'GreaterThanThreshold' });
     expect(alarms['dbops-prod-ProxyQueryResponseLatency']).toMatchObject({ MetricName: 'QueryDatabaseResponseLatency', Threshold: 1_000_000 });
@@ -412,7 +450,10 @@ describe('prod: alarms', () => {
   it('cover the cluster, the schema health and the tasks', () => {
     const alarms = alarmsByName(template());
     const cluster = [{ Name: 'DBClusterIdentifier', Value: { Ref: id(synth.stack.database.cluster) } }];
-    expect(alarms['dbops-prod-WriterCpu']).toMatchObject({ Namespace: 'AWS/RDS', MetricName: 'CPUUtilization', Dimensions: cluster, TreatMissingData: 'missing' });
+    // The writer alone: the cluster-wide series would average it with idle readers.
+    expect(alarms['dbops-prod-WriterCpu']).toMatchObject({ Namespace: 'AWS/RDS', MetricName: 'CPUUtilization', Threshold: config.alarms.cpuPercent, TreatMissingData: 'missing' });
+    expect(alarms['dbops-prod-WriterCpu'].Dimensions).toEqual(expect.arrayContaining([...cluster, { Name: 'Role', Value: 'WRITER' }]));
+    expect(alarms['dbops-prod-WriterCpu'].Dimensions).toHaveLength(2);
     expect(alarms['dbops-prod-FreeableMemory']).toMatchObject({ MetricName: 'FreeableMemory', ComparisonOperator: 'LessThanThreshold' });
     expect(alarms['dbops-prod-AuroraReplicaLag']).toMatchObject({ MetricName: 'AuroraReplicaLagMaximum', Dimensions: cluster, Threshold: config.alarms.replicaLagMs });
     expect(alarms['dbops-prod-ReplicaLag']).toMatchObject({ MetricName: 'ReplicaLagMaximum', Namespace: 'AuroraDbops' });
@@ -492,5 +533,22 @@ describe('prod: dashboard', () => {
     for (const view of MANAGED_MATERIALIZED_VIEWS) expect(body).toContain(view);
     for (const table of MANAGED_PARTITIONED_TABLES) expect(body).toContain(table);
     expect(body).toMatch(/SEARCH\(.*Environment=\\+"prod\\+"/); // SEARCH scoped to the environment
+  });
+
+  it('searches application-library metrics under the NODE_ENV the application stamps as Environment', () => {
+    const body = json(Object.values(resourcesOfType(template(), 'AWS::CloudWatch::Dashboard'))[0].Properties!.DashboardBody);
+    const searches = (metric: string) => body.match(new RegExp(`SEARCH\\(.{0,200}?MetricName=\\\\+"${metric}\\\\+".{0,120}?\\)`, 'g')) ?? [];
+    expect(config.applicationEnvironment).toBe('production');
+    for (const metric of ['PoolUtilization', 'QueryDuration', 'SlowQueryCount']) {
+      const found = searches(metric);
+      expect(found.length).toBeGreaterThan(0);
+      for (const search of found) expect(search).toMatch(/Environment=\\+"production\\+"/);
+    }
+    // The maintenance tasks' own per-table series stay under the stack's envName.
+    for (const search of searches('DeadTuplePercent')) {
+      expect(search).toMatch(/Environment=\\+"prod\\+"/);
+      expect(search).not.toContain('production');
+    }
+    expect(searches('DeadTuplePercent').length).toBeGreaterThan(0);
   });
 });

@@ -1,0 +1,258 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { p95Chart } from './chart';
+import type { BenchResult } from './run';
+import { TARGETS } from './targets';
+
+/** bench-results/<scale>-<timestamp>.{json,md,svg}, plus latest-<scale>.* copies for links. */
+export function writeResults(result: BenchResult, dir: string): { json: string; markdown: string; svg: string } {
+  mkdirSync(dir, { recursive: true });
+  const stamp = result.meta.startedAt.replace(/[:.]/g, '-');
+  const base = path.join(dir, `${result.meta.scale.name}-${stamp}`);
+  const files = { json: `${base}.json`, markdown: `${base}.md`, svg: `${base}.svg` };
+  const svg = chartOf(result);
+  const markdown = markdownReport(result, path.basename(files.svg));
+  writeFileSync(files.json, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(files.markdown, markdown);
+  writeFileSync(files.svg, svg);
+  const latest = path.join(dir, `latest-${result.meta.scale.name}`);
+  writeFileSync(`${latest}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(`${latest}.md`, markdownReport(result, `latest-${result.meta.scale.name}.svg`));
+  writeFileSync(`${latest}.svg`, svg);
+  return files;
+}
+
+export function chartOf(result: BenchResult): string {
+  return p95Chart(
+    result.queries.map((q) => ({
+      label: q.name,
+      baselineMs: q.baseline.p95Ms,
+      optimizedMs: q.optimized.p95Ms,
+      baselineLabel: q.baselineKind === 'live-aggregate' ? ' (live)' : q.baselineCapped ? ` (n=${q.baseline.count})` : '',
+    })),
+    { title: `p95 per query pattern, ${result.meta.scale.name} scale`, goalMs: TARGETS.queryP95.goal, specMs: TARGETS.queryP95.spec },
+  );
+}
+
+const n = (v: number | null | undefined, digits = 2): string =>
+  v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+const ms = (v: number) => n(v, v >= 100 ? 0 : v >= 10 ? 1 : 2);
+const yes = (ok: boolean) => (ok ? 'yes' : '**NO**');
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+
+function table(header: string[], rows: (string | number)[][]): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`),
+  ].join('\n');
+}
+
+export function markdownReport(result: BenchResult, svgName?: string): string {
+  const m = result.meta;
+  const out: string[] = [];
+  out.push(`# aurora-dbops benchmark: ${m.scale.name} scale`);
+  out.push('');
+  out.push(
+    table(
+      ['', ''],
+      [
+        ['Date', `${m.startedAt} (took ${(m.durationMs / 1000).toFixed(0)} s)`],
+        ['Machine', `${m.machine.cpus} cores (${m.machine.cpuModel}), ${gib(m.machine.memoryBytes)} RAM, ${m.machine.platform}, Node ${m.machine.node}`],
+        ['Load average (1 min)', `${m.loadAverage.start} at start, ${m.loadAverage.end} at the end (${m.machine.cpus} cores; above that, other work competed for the CPU)`],
+        ['PostgreSQL', `${m.postgres.version} (${m.server})`],
+        ['Settings', Object.entries(m.postgres.settings).map(([k, v]) => `${k}=${v}`).join(', ')],
+        ['Durability', m.durabilityNote],
+        ['Scale / seed', `${m.scale.name}, seed ${m.seed}, data anchored at ${m.anchor}`],
+        ...(m.sectionsSkipped.length ? [['Skipped', m.sectionsSkipped.join(', ')]] : []),
+      ],
+    ),
+  );
+  out.push('');
+
+  // Targets first: the reader's question is "did it meet them?".
+  out.push('## Targets');
+  out.push('');
+  const misses = result.targets.filter((t) => !t.meetsGoal);
+  out.push(
+    table(
+      ['Area', 'Item', 'Measured', 'Spec', 'Meets spec', 'Goal', 'Meets goal'],
+      result.targets.map((t) => [t.area, t.item, `${n(t.value, 2)} ${t.unit}`, t.specText, yes(t.meetsSpec), t.goalText, yes(t.meetsGoal)]),
+    ),
+  );
+  out.push('');
+  out.push(
+    misses.length === 0
+      ? 'Every figure meets its goal.'
+      : `**Goal missed by ${misses.length} figure(s):** ${misses.map((t) => `${t.item} (${n(t.value, 2)} ${t.unit}, goal ${t.goalText})`).join('; ')}.`,
+  );
+  if (m.scale.name !== 'medium') out.push('', `_The goals are judged at medium scale; this is a ${m.scale.name}-scale run._`);
+  out.push('');
+
+  out.push('## Data');
+  out.push('');
+  const d = result.data;
+  out.push(
+    table(
+      ['Table', 'Expected rows', 'Baseline', 'Optimized'],
+      Object.keys(d.expected).map((t) => [t, n(d.expected[t], 0), n(d.baseline[t], 0), n(d.optimized[t], 0)]),
+    ),
+  );
+  out.push('');
+  out.push(
+    `Load: baseline migrations ${n(d.load.migrateBaselineMs / 1000, 1)} s, generation ${n(d.load.generateMs / 1000, 1)} s ` +
+      `(foreign-key checks ${d.load.foreignKeyChecks ? 'on' : 'skipped by session_replication_role = replica; data is consistent by construction and the harness test loads with them on'}), ` +
+      `VACUUM (ANALYZE) ${n(d.load.vacuumAnalyzeMs / 1000, 1)} s, copy to the optimized database ${n(d.load.cloneMs / 1000, 1)} s, ` +
+      `migrations ${d.load.optimize.applied.join(', ') || '(none)'} ${n(d.load.optimize.durationMs / 1000, 1)} s + ANALYZE ${n(d.load.optimize.analyzeMs / 1000, 1)} s, ` +
+      `first fill of the views ${n(d.load.initialViewFillMs / 1000, 1)} s.`,
+  );
+  out.push('');
+
+  if (result.queries.length) {
+    out.push('## 1. Query patterns (sql/queries)');
+    out.push('');
+    out.push(
+      `${m.scale.queryExecutions} measured executions per pattern on the optimized database after a short warm-up, parameters drawn from the data ` +
+        '(70% of requests from workspaces in proportion to their size, 30% from any workspace; 7/30/90-day periods; 20% deeper pages). ' +
+        `Baseline = the same data migrated only below 030, same parameter list, stopped after ${n(m.scale.baselinePatternBudgetMs / 1000, 0)} s ` +
+        '(n shows how many ran). View reads have no view on the baseline: their baseline is the view\'s defining query computed live. ' +
+        'The claim pattern runs in a transaction that is rolled back. Client-side latency over TCP on localhost.',
+    );
+    out.push('');
+    out.push(
+      table(
+        ['Pattern', 'p50 ms', 'p95 ms', 'p99 ms', 'Baseline p50', 'Baseline p95', 'Baseline p99', 'n (base)', 'Speedup p95', 'Rows'],
+        result.queries.map((q) => [
+          q.name + (q.view ? ' (view)' : ''),
+          ms(q.optimized.p50Ms),
+          ms(q.optimized.p95Ms),
+          ms(q.optimized.p99Ms),
+          ms(q.baseline.p50Ms),
+          ms(q.baseline.p95Ms),
+          ms(q.baseline.p99Ms),
+          `${q.baseline.count}${q.baselineKind === 'live-aggregate' ? ' live' : ''}`,
+          `${n(q.speedupP95, 1)}x`,
+          n(q.avgRows, 1),
+        ]),
+      ),
+    );
+    out.push('');
+    if (svgName) out.push(`![p95 per pattern](${svgName})`, '');
+  }
+
+  if (result.views.length) {
+    out.push('## 2. Materialized views');
+    out.push('');
+    out.push(
+      table(
+        ['View', 'Read p95 ms', 'Live aggregate p95 ms', 'n (live)', 'Speedup', 'PK point select p95 ms (floor)'],
+        result.views.map((v) => [v.view, ms(v.viewP95Ms), ms(v.liveP95Ms), v.liveExecutions, `${n(v.speedupP95, 1)}x`, ms(v.pkPointSelectP95Ms)]),
+      ),
+    );
+    out.push('');
+  }
+
+  if (result.ingest.results.length) {
+    out.push('## 3. Listening mention ingest');
+    out.push('');
+    out.push(
+      `${n(m.scale.ingestRows, 0)} rows per table in ${m.scale.ingestBatchRows}-row multi-row INSERTs (unnest of column arrays), one writer, each batch committed; ` +
+        'published in the last 60 days (2-3 monthly partitions).',
+    );
+    out.push('');
+    out.push(
+      table(
+        ['Table', 'Indexes', 'Rows/s', 'Batch p50 ms', 'Batch p95 ms', 'Duration s'],
+        result.ingest.results.map((r) => [r.label, r.indexes, n(r.rowsPerSecond, 0), ms(r.batchLatency.p50Ms), ms(r.batchLatency.p95Ms), n(r.durationMs / 1000, 1)]),
+      ),
+    );
+    out.push('');
+    out.push(`Index write cost: the primary-key-only copy ingests ${n(result.ingest.indexWriteCost, 2)}x as fast as the fully indexed table.`);
+    out.push('');
+  }
+
+  if (result.queue) {
+    out.push('## 4. Publishing queue');
+    out.push('');
+    const rows = [result.queue.optimized, result.queue.baseline].filter((q): q is NonNullable<typeof q> => q !== null);
+    out.push(
+      table(
+        ['Database', 'Workers', 'Due posts', 'Claimed', 'Claims/s', 'Claim p50 ms', 'Claim p95 ms', 'Double claims (memory)', 'Double claims (DB)', 'Lost posts'],
+        rows.map((q, i) => [
+          i === 0 ? 'optimized' : 'baseline',
+          q.workers,
+          n(q.duePosts, 0),
+          n(q.claimed, 0),
+          n(q.claimsPerSecond, 0),
+          ms(q.claimLatency.p50Ms),
+          ms(q.claimLatency.p95Ms),
+          q.doubleClaims.length,
+          q.doubleClaimedInDb.length,
+          q.capped ? `n/a (stopped after ${n(q.durationMs / 1000, 1)} s)` : q.lostPosts.length,
+        ]),
+      ),
+    );
+    out.push('');
+    out.push(
+      `Each worker claims ${result.queue.batchSize} posts with scheduled_post_claim (FOR UPDATE SKIP LOCKED, own transaction), then marks them PUBLISHED (second transaction). ` +
+        'Claims/s = posts claimed per second of wall time, both commits included.',
+    );
+    out.push('');
+  }
+
+  if (result.maintenance) {
+    out.push('## 5. Maintenance');
+    out.push('');
+    const r = result.maintenance.refreshUnderRead;
+    if (r) {
+      out.push(
+        table(
+          ['View', 'Refresh mode', 'Duration s'],
+          r.views.map((v) => [v.view, v.mode, n(v.durationMs / 1000, 2)]),
+        ),
+      );
+      out.push('');
+      out.push(
+        `Refresh of all views: ${n(r.refresh.durationMs / 1000, 1)} s (${r.refresh.status}). While it ran, a reader issued ${r.readerExecutions} view reads: ` +
+          `p95 ${ms(r.readerLatency.p95Ms)} ms, max ${ms(r.readerLatency.maxMs)} ms (idle: p95 ${ms(r.idleLatency.p95Ms)} ms, max ${ms(r.idleLatency.maxMs)} ms).`,
+      );
+      out.push('');
+    }
+    out.push(
+      table(
+        ['Task', 'Options', 'Status', 'Duration s', 'Note'],
+        result.maintenance.tasks.map((t) => [t.task, JSON.stringify(t.options), t.status + (t.reason ? `: ${t.reason}` : ''), n(t.durationMs / 1000, 2), t.note]),
+      ),
+    );
+    out.push('');
+  }
+
+  if (result.bundles) {
+    out.push('## 6. Lambda bundles');
+    out.push('');
+    out.push(
+      `esbuild: bundle, minify, platform node, target ${result.bundles.target} (this machine's Node ${result.bundles.nodeVersion}; Lambda runs Node 24), CommonJS, @aws-sdk/* external. ` +
+        'Init = require() of the bundle in a fresh node process, median of 5; @aws-sdk/* resolved from this repository\'s node_modules (the Lambda runtime provides its own).',
+    );
+    out.push('');
+    out.push(
+      table(
+        ['Handler', 'Bytes', 'KiB', 'Init ms (median)', 'Runs ms'],
+        result.bundles.bundles.map((b) => [b.handler, n(b.bytes, 0), n(b.bytes / 1024, 1), b.error ? `error: ${b.error}` : ms(b.initMs), b.initRunsMs.join(', ')]),
+      ),
+    );
+    out.push('');
+  }
+
+  const slow = result.queries.filter((q) => !result.targets.find((t) => t.item === q.name)?.meetsGoal);
+  if (slow.length) {
+    out.push('## Plans of patterns that miss the goal');
+    out.push('');
+    out.push('EXPLAIN (ANALYZE, BUFFERS) on the optimized database, re-run with the parameters of the execution that set the p95.');
+    out.push('');
+    for (const q of slow) {
+      out.push(`### ${q.name}`, '', `Parameters: \`${JSON.stringify(q.plans.params)}\``, '', '```', q.plans.optimized, '```', '');
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
