@@ -110,18 +110,32 @@ class DataApiSession implements Session {
   }
 
   private async execute<R extends Row>(text: string, params: readonly unknown[], transactionId?: string): Promise<R[]> {
-    const response = await this.client.send(
-      new ExecuteStatementCommand({
-        ...this.target,
-        sql: toNamedParameters(text),
-        parameters: params.map((value, index) => toSqlParameter(`p${index + 1}`, value)),
-        transactionId,
-        formatRecordsAs: 'JSON',
-        continueAfterTimeout: false,
-      }),
-    );
+    const command = new ExecuteStatementCommand({
+      ...this.target,
+      sql: toNamedParameters(text),
+      parameters: params.map((value, index) => toSqlParameter(`p${index + 1}`, value)),
+      transactionId,
+      formatRecordsAs: 'JSON',
+      continueAfterTimeout: false,
+    });
+    const response = await this.client.send(command).catch((error: unknown) => {
+      throw withSqlState(error);
+    });
     return response.formattedRecords ? (JSON.parse(response.formattedRecords) as R[]) : [];
   }
+}
+
+/**
+ * The Data API reports a database error as DatabaseErrorException with the SQLSTATE only inside
+ * the message ("ERROR: canceling statement due to lock timeout; SQLState: 55P03"). Copying it to
+ * `code`, as node-postgres has it, lets withLockRetries, isCancelled and isConnectionLost work the
+ * same on both drivers.
+ */
+export function withSqlState(error: unknown): unknown {
+  if (typeof error !== 'object' || error === null || (error as { code?: unknown }).code !== undefined) return error;
+  const match = /SQLState:\s*([0-9A-Z]{5})\b/.exec(String((error as { message?: unknown }).message ?? ''));
+  if (match) (error as { code?: string }).code = match[1];
+  return error;
 }
 
 /** $1 -> :p1. The Data API only knows named parameters. */

@@ -39,6 +39,10 @@ export class PgExecutor implements Executor {
       throw error;
     } finally {
       await session.reset().catch((error: Error) => {
+        // Could not unlock or RESET (an aborted transaction left open, say): the connection may
+        // still hold the advisory lock or our settings, so it must not go back to the pool.
+        // Closing it is what releases a session lock for sure.
+        session.unusable = true;
         broken ??= error;
       });
       // A client whose backend was terminated or that failed mid-way is not put back in the pool.
@@ -87,8 +91,10 @@ class PgSession implements Session {
   }
 
   async releaseAdvisoryLock(key: string): Promise<void> {
-    if (!this.heldLocks.delete(key)) return;
+    if (!this.heldLocks.has(key)) return;
+    // Forgotten only once the unlock worked, so reset() still knows the lock is held otherwise.
     await this.raw('SELECT pg_advisory_unlock(hashtext($1))', [key]);
+    this.heldLocks.delete(key);
   }
 
   async backendPid(): Promise<number> {
@@ -101,6 +107,8 @@ class PgSession implements Session {
     if (this.unusable) return;
     for (const key of [...this.heldLocks]) await this.releaseAdvisoryLock(key);
     await this.raw('RESET ALL');
+    this.lockTimeoutMs = undefined;
+    this.statementTimeoutMs = undefined;
   }
 
   private async applySettings(options: StatementOptions): Promise<void> {

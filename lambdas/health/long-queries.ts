@@ -6,6 +6,8 @@ export const LONG_QUERIES_SQL = `
          usename AS user_name,
          state,
          extract(epoch FROM now() - query_start)::float8 AS duration_seconds,
+         query_start::text AS query_start,
+         application_name,
          left(query, 200) AS query
     FROM pg_stat_activity
    WHERE state <> 'idle'
@@ -22,9 +24,23 @@ export interface LongQuery {
   durationSeconds: number;
   /** First 200 characters. */
   query: string;
+  /** Exact (text, microseconds) start of the statement: tells it apart from a later one on the same pid. */
+  queryStart: string;
+  applicationName: string;
 }
 
 export async function longQueries(db: Queryable, thresholdSeconds: number): Promise<LongQuery[]> {
-  const rows = await db.query<{ pid: number; user_name: string | null; state: string; duration_seconds: number; query: string }>(LONG_QUERIES_SQL, [thresholdSeconds]);
-  return rows.map((r) => ({ pid: Number(r.pid), user: r.user_name, state: r.state, durationSeconds: Number(r.duration_seconds), query: r.query }));
+  const rows = await db.query<{ pid: number; user_name: string | null; state: string; duration_seconds: number; query: string; query_start: string; application_name: string | null }>(
+    LONG_QUERIES_SQL,
+    [thresholdSeconds],
+  );
+  return rows.map((r) => ({
+    pid: Number(r.pid),
+    user: r.user_name,
+    state: r.state,
+    durationSeconds: Number(r.duration_seconds),
+    query: r.query,
+    queryStart: r.query_start,
+    applicationName: r.application_name ?? '',
+  }));
 }

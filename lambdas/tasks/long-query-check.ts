@@ -2,8 +2,19 @@ import { longQueries } from '../health/long-queries';
 import { datum } from '../metrics/datum';
 import { defineTask } from './types';
 
-/** Our own maintenance (a REINDEX CONCURRENTLY, say) is reported but never cancelled: that would leave INVALID indexes. */
-const APP_NAMES_SQL = `SELECT pid, application_name FROM pg_stat_activity WHERE pid = ANY($1::int[])`;
+/**
+ * Cancels the statement only if it is still the one we measured: still active (cancelling an idle
+ * in-transaction session does nothing, so it must not be reported as cancelled), same start time
+ * (the pid may have moved on to a new statement, or belong to a new backend), and not our own
+ * maintenance (cancelling a REINDEX CONCURRENTLY leaves INVALID indexes).
+ */
+const CANCEL_SQL = `
+  SELECT pg_cancel_backend(pid) AS cancelled
+    FROM pg_stat_activity
+   WHERE pid = $1
+     AND state = 'active'
+     AND query_start = $2::timestamptz
+     AND application_name NOT LIKE 'dbops:%'`;
 
 export const longQueryCheck = defineTask({
   name: 'long-query-check',
@@ -30,18 +41,14 @@ export const longQueryCheck = defineTask({
     const wouldCancel: number[] = [];
     const limit = options.cancelAboveSeconds;
     if (limit !== undefined) {
-      const over = long.filter((q) => q.durationSeconds > limit);
-      const names = new Map(
-        (await ctx.read<{ pid: number; application_name: string }>(APP_NAMES_SQL, [over.map((q) => q.pid)])).map((r) => [Number(r.pid), r.application_name]),
-      );
+      const over = long.filter((q) => q.durationSeconds > limit && q.state === 'active' && !q.applicationName.startsWith('dbops:'));
       for (const q of over) {
-        if ((names.get(q.pid) ?? '').startsWith('dbops:')) continue;
         if (ctx.dryRun) {
           wouldCancel.push(q.pid);
           continue;
         }
-        const [row] = await ctx.read<{ cancelled: boolean }>('SELECT pg_cancel_backend($1) AS cancelled', [q.pid]);
-        if (row.cancelled) cancelled.push(q.pid);
+        const [row] = await ctx.read<{ cancelled: boolean }>(CANCEL_SQL, [q.pid, q.queryStart]);
+        if (row?.cancelled) cancelled.push(q.pid);
       }
     }
     const longest = active.reduce((max, q) => Math.max(max, q.durationSeconds), 0);

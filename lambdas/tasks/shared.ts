@@ -1,3 +1,4 @@
+import { OverlapError } from '../db/executor';
 import { ValidationError } from './options';
 import type { TaskContext } from './types';
 import { errorText } from './context';
@@ -29,6 +30,12 @@ export async function eachWithinBudget<T>(
       await work(items[i]);
       ctx.log(`done ${label(items[i])}`);
     } catch (error) {
+      // Data API: another invocation took the task's xact lock between our statements. That is
+      // an overlap (the runner reports a skip), not a failure of this item.
+      if (error instanceof OverlapError) {
+        remaining.push(...items.slice(i).map(label));
+        throw error;
+      }
       if (isCancelled(error) && !ctx.budget.allows()) {
         // statement_timeout cut it at the end of the budget: not a failure, just left for next time.
         remaining.push(label(items[i]));

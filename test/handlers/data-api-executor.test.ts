@@ -100,6 +100,43 @@ describe('DataApiExecutor', () => {
     expect(rds.commandCalls(RollbackTransactionCommand).length).toBeGreaterThanOrEqual(1);
   });
 
+  it('a lock timeout (SQLSTATE only in the Data API message) is retried like on node-postgres', async () => {
+    let analyzeCalls = 0;
+    rds.on(ExecuteStatementCommand).callsFake(async (input: ExecuteStatementCommandInput) => {
+      if ((input.sql ?? '').startsWith('ANALYZE') && ++analyzeCalls === 1) {
+        // The shape the service uses: DatabaseErrorException, SQLSTATE appended to the message.
+        throw Object.assign(new Error('ERROR: canceling statement due to lock timeout; SQLState: 55P03'), { name: 'DatabaseErrorException' });
+      }
+      return answer(input);
+    });
+    const result = await runTask(
+      { task: 'update-statistics' },
+      { executor: executor(), sink: new MemorySink(), settings, lockRetry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 } },
+    );
+    expect(result.status).toBe('succeeded');
+    expect(result.failures).toEqual([]);
+    // Every ANALYZE the run reports, plus the one attempt that hit the lock timeout.
+    const analyzed = result.summary.analyzed as { table: string }[];
+    expect(analyzed.length).toBeGreaterThan(0);
+    expect(analyzeCalls).toBe(analyzed.length + 1);
+  });
+
+  it('another invocation taking the xact lock mid-run makes it a skip, not a failure', async () => {
+    let listings = 0;
+    rds.on(ExecuteStatementCommand).callsFake(async (input: ExecuteStatementCommandInput) => {
+      const sql = input.sql ?? '';
+      if (/FROM pg_stat_user_tables/.test(sql)) listings += 1;
+      // Free for the probe and both listings; busy once the run gets to its ANALYZE.
+      if (/pg_try_advisory_xact_lock/.test(sql)) return { formattedRecords: JSON.stringify([{ locked: listings < 2 }]) };
+      return answer(input);
+    });
+    const result = await runTask({ task: 'update-statistics' }, { executor: executor(), sink: new MemorySink(), settings });
+    expect(listings).toBe(2);
+    expect(result.status).toBe('skipped');
+    expect(result.failures).toEqual([]);
+    expect(statements().some((c) => c.sql.startsWith('ANALYZE'))).toBe(false);
+  });
+
   it('reindex is refused under the Data API before any call', async () => {
     await expect(runTask({ task: 'reindex' }, { executor: executor(), sink: new MemorySink(), settings })).rejects.toThrow(UnsupportedByDriverError);
     await expect(runTask({ task: 'reindex' }, { executor: executor(), sink: new MemorySink(), settings })).rejects.toThrow(/45 s Data API call limit/);

@@ -75,4 +75,37 @@ describe('long-query-check', () => {
       await client.end();
     }
   });
+
+  it('reports only real cancellations: an idle-in-transaction session and our own maintenance are not "cancelled"', async () => {
+    // pg_cancel_backend returns true for an idle-in-transaction backend yet cancels nothing.
+    const idle = new Client({ connectionString: db.url, application_name: 'app-idle-tx' });
+    await idle.connect();
+    const ours = await sleeper(60, 'dbops:reindex');
+    try {
+      await idle.query('BEGIN');
+      const [{ pid: idlePid }] = (await idle.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+      await waitFor(
+        async () =>
+          (await db.query(`SELECT 1 FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND now() - query_start > interval '2 seconds' HAVING count(*) = 2`, [[idlePid, ours.pid]])).length
+            ? true
+            : undefined,
+        'both sessions to pass 2 s',
+      );
+      const result = await h.run({ task: 'long-query-check', thresholdSeconds: 1, cancelAboveSeconds: 1 });
+      const reported = (result.summary.queries as { pid: number; state: string }[]).map((q) => q.pid);
+      expect(reported).toEqual(expect.arrayContaining([idlePid, ours.pid]));
+      expect(result.summary.cancelled).not.toContain(idlePid);
+      expect(result.summary.cancelled).not.toContain(ours.pid);
+      // Both are untouched: the transaction still works and the maintenance statement still runs.
+      expect((await idle.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+      const [still] = await db.query<{ state: string }>(`SELECT state FROM pg_stat_activity WHERE pid = $1`, [ours.pid]);
+      expect(still.state).toBe('active');
+    } finally {
+      await idle.query('ROLLBACK').catch(() => undefined);
+      await idle.end();
+      await db.query('SELECT pg_cancel_backend($1)', [ours.pid]);
+      await ours.done;
+      await ours.client.end();
+    }
+  });
 });
