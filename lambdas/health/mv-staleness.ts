@@ -1,8 +1,9 @@
+import { MetricDatum, datum } from '../metrics/datum';
 import type { Queryable } from '../db/executor';
 
 /** Freshness comes from dbops.mv_refresh_log (Postgres itself keeps no refresh time), via dbops.mv_freshness. */
 export const MV_STALENESS_SQL = `
-  SELECT view_name, populated, last_refreshed_at, staleness_seconds::float8 AS staleness_seconds
+  SELECT view_name, populated, last_refreshed_at, staleness_seconds::float8 AS staleness_seconds, age_seconds::float8 AS age_seconds
     FROM dbops.mv_freshness
    ORDER BY view_name`;
 
@@ -12,16 +13,26 @@ export interface ViewStaleness {
   lastRefreshedAt: Date | null;
   /** null when the view was never refreshed successfully. */
   stalenessSeconds: number | null;
+  /** Since the last successful refresh, or since registration when there was none: what is published. */
+  ageSeconds: number;
 }
 
 export async function viewStaleness(db: Queryable): Promise<ViewStaleness[] | undefined> {
   const [{ present }] = await db.query<{ present: boolean }>(`SELECT to_regclass('dbops.mv_freshness') IS NOT NULL AS present`);
   if (!present) return undefined;
-  const rows = await db.query<{ view_name: string; populated: boolean; last_refreshed_at: Date | null; staleness_seconds: number | null }>(MV_STALENESS_SQL);
+  const rows = await db.query<{ view_name: string; populated: boolean; last_refreshed_at: Date | null; staleness_seconds: number | null; age_seconds: number }>(MV_STALENESS_SQL);
   return rows.map((r) => ({
     view: r.view_name,
     populated: Boolean(r.populated),
     lastRefreshedAt: r.last_refreshed_at,
     stalenessSeconds: r.staleness_seconds === null ? null : Number(r.staleness_seconds),
+    ageSeconds: Number(r.age_seconds),
   }));
+}
+
+/** Per-view staleness and the stalest view; a never-refreshed view counts from its registration. */
+export function stalenessMetrics(views: readonly ViewStaleness[]): MetricDatum[] {
+  const data = views.map((v) => datum('viewStaleness', v.ageSeconds, { View: v.view }));
+  if (views.length > 0) data.push(datum('maxViewStaleness', Math.max(...views.map((v) => v.ageSeconds))));
+  return data;
 }

@@ -5,7 +5,7 @@ import { ConnectionUse, connectionUse } from './connections';
 import { DeadTuples, deadTuples } from './dead-tuples';
 import { InvalidIndex, invalidIndexes } from './invalid-indexes';
 import { LongQuery, longQueries } from './long-queries';
-import { ViewStaleness, viewStaleness } from './mv-staleness';
+import { ViewStaleness, stalenessMetrics, viewStaleness } from './mv-staleness';
 import { PartitionStatus, partitionStatus } from './partitions';
 import { ReplicaLag, replicaLag } from './replica-lag';
 import { slowestStatementMeanMs } from './slowest-statement';
@@ -84,16 +84,14 @@ export function healthMetrics(report: HealthReport, options: HealthOptions = {})
     datum('unusedIndexCount', report.unusedIndexes.length),
     datum('invalidIndexCount', report.invalidIndexes.length),
     datum('transactionIdAge', report.transactionIdAge),
-    datum('longRunningQueries', report.longQueries.length),
-    datum('longestQueryDuration', report.longestQuerySeconds),
+    // LongRunningQueryCount / LongestQueryDuration are long-query-check's (every minute, its own
+    // threshold); publishing them here too would mix two thresholds in one series.
   ];
   if (report.cacheHit.tablePercent !== null) data.push(datum('cacheHitRatio', report.cacheHit.tablePercent));
   if (report.cacheHit.indexPercent !== null) data.push(datum('indexCacheHitRatio', report.cacheHit.indexPercent));
   for (const d of report.deadTuples.slice(0, cap)) data.push(datum('deadTuplePercent', d.deadPercent, { Table: d.table }));
   for (const b of report.tableBloat.filter((t) => t.bloatBytes > 0).slice(0, cap)) data.push(datum('tableBloat', b.bloatBytes, { Table: b.table }));
-  const stale = (report.views ?? []).filter((v) => v.stalenessSeconds !== null);
-  for (const v of stale) data.push(datum('viewStaleness', v.stalenessSeconds as number, { View: v.view }));
-  if (stale.length > 0) data.push(datum('maxViewStaleness', Math.max(...stale.map((v) => v.stalenessSeconds as number))));
+  data.push(...stalenessMetrics(report.views ?? []));
   const partitions = report.partitions ?? [];
   for (const p of partitions) {
     data.push(datum('partitionCount', p.partitionCount, { Table: p.table }));

@@ -1,5 +1,5 @@
 import { quoteQualified } from '../db/session-settings';
-import { viewStaleness } from '../health/mv-staleness';
+import { stalenessMetrics, viewStaleness } from '../health/mv-staleness';
 import { MetricDatum, datum } from '../metrics/datum';
 import { errorText } from './context';
 import { QUALIFIED_NAME, eachWithinBudget, requireManaged } from './shared';
@@ -64,9 +64,7 @@ export const refreshMaterializedViews = defineTask({
       metrics.push(datum('viewRefreshDuration', result.durationMs, { View: v.view_name }));
     });
     const freshness = (await viewStaleness(ctx.reader)) ?? [];
-    const staleness = freshness.filter((f) => f.stalenessSeconds !== null);
-    for (const f of staleness) metrics.push(datum('viewStaleness', f.stalenessSeconds as number, { View: f.view }));
-    if (staleness.length > 0) metrics.push(datum('maxViewStaleness', Math.max(...staleness.map((f) => f.stalenessSeconds as number))));
+    metrics.push(...stalenessMetrics(freshness));
     const warnings = ctx.driver === 'data-api' ? ['Data API: a refresh longer than 45 s is cut off (and rolled back); use DBOPS_DRIVER=pg for large views'] : [];
     return {
       summary: {

@@ -83,9 +83,12 @@ describe('health metrics', () => {
       const names = new Set(data.map((d) => d.metric.name));
       for (const name of ['ConnectionUtilization', 'CacheHitRatio', 'MaxDeadTuplePercent', 'DeadTuplePercent', 'EstimatedTableBloatBytes', 'UnusedIndexCount',
         'PartitionCount', 'PartitionedTableSizeBytes', 'PartitionHeadroomMonths', 'MinPartitionHeadroomMonths', 'DefaultPartitionRows', 'TransactionIdAge',
-        'LongRunningQueryCount', 'LongestQueryDuration']) {
+      ]) {
         expect(names).toContain(name);
       }
+      // long-query-check owns these; two publishers with different thresholds would mix in one series.
+      expect(names).not.toContain('LongRunningQueryCount');
+      expect(names).not.toContain('LongestQueryDuration');
       expect(names).not.toContain('ReplicaLagMaximum');
     } finally {
       await sleeping.catch(() => undefined);
@@ -114,5 +117,34 @@ describe('health metrics', () => {
     expect(h.sink.values('DeadTuplePercent', { Table: 'public.known', Environment: 'test' })[0]).toBeGreaterThan(20);
     expect(h.sink.values('InvalidIndexCount')[0]).toBe(1);
     expect(result.metrics?.rejected).toEqual([]);
+  });
+
+  it('a view never refreshed still publishes its staleness, counted from its registration', async () => {
+    await db.query(`UPDATE dbops.materialized_views SET registered_at = now() - interval '3 hours'`);
+    const report = await collectHealth(reader());
+    const data = withEnvironment(healthMetrics(report), 'test');
+    const perView = data.filter((d) => d.metric.name === 'MaterializedViewStaleness');
+    expect(perView.map((d) => d.dimensions.View).sort()).toEqual((report.views ?? []).map((v) => v.view).sort());
+    expect(perView.length).toBe(5);
+    for (const d of perView) expect(d.value).toBeGreaterThan(2 * 3600);
+    expect(report.views?.every((v) => v.stalenessSeconds === null)).toBe(true);
+    const [max] = data.filter((d) => d.metric.name === 'MaxMaterializedViewStaleness');
+    expect(max.value).toBeGreaterThan(2 * 3600);
+  });
+
+  it('the slowest-statement figure is about application statements, not utility commands', async () => {
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query(`SELECT pg_stat_statements_reset()`);
+      await client.query(`SELECT pg_sleep(0.2)`);
+      // A slow utility statement (as a migration's index build or a REFRESH would be) must not count.
+      await client.query(`DO $$ BEGIN PERFORM pg_sleep(0.8); END $$`);
+    } finally {
+      await client.end();
+    }
+    const report = await collectHealth(reader());
+    expect(report.slowestStatementMeanMs).toBeGreaterThanOrEqual(200);
+    expect(report.slowestStatementMeanMs).toBeLessThan(800);
   });
 });

@@ -96,6 +96,10 @@ describe('long-query-check', () => {
       expect(reported).toEqual(expect.arrayContaining([idlePid, ours.pid]));
       expect(result.summary.cancelled).not.toContain(idlePid);
       expect(result.summary.cancelled).not.toContain(ours.pid);
+      // Our own maintenance is listed but kept out of the alarmed count: only the app's session counts.
+      expect(result.summary.maintenanceQueries).toBe(1);
+      expect(result.summary.longRunningQueries).toBe((result.summary.queries as unknown[]).length - 1);
+      expect(h.sink.values('LongRunningQueryCount').at(-1)).toBe(result.summary.longRunningQueries);
       // Both are untouched: the transaction still works and the maintenance statement still runs.
       expect((await idle.query('SELECT 1 AS one')).rows[0].one).toBe(1);
       const [still] = await db.query<{ state: string }>(`SELECT state FROM pg_stat_activity WHERE pid = $1`, [ours.pid]);
