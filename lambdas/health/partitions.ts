@@ -1,3 +1,4 @@
+import { MetricDatum, datum } from '../metrics/datum';
 import type { Queryable } from '../db/executor';
 
 /** Partition count, size, headroom and default-partition rows per managed table (dbops.partition_status). */
@@ -34,4 +35,20 @@ export async function partitionStatus(db: Queryable): Promise<PartitionStatus[] 
     headroomMonths: Number(r.headroom_months),
     newestPartitionEnd: r.newest_partition_end,
   }));
+}
+
+/** Per-table partition metrics plus the two the alarms watch: least headroom, rows in default partitions. */
+export function partitionMetrics(status: readonly PartitionStatus[]): MetricDatum[] {
+  const data: MetricDatum[] = [];
+  for (const s of status) {
+    data.push(datum('partitionCount', s.partitionCount, { Table: s.table }));
+    data.push(datum('partitionSize', s.totalBytes, { Table: s.table }));
+    data.push(datum('partitionHeadroom', s.headroomMonths, { Table: s.table }));
+    data.push(datum('defaultPartitionRows', s.defaultRows, { Table: s.table }));
+  }
+  if (status.length > 0) {
+    data.push(datum('minPartitionHeadroom', Math.min(...status.map((s) => s.headroomMonths))));
+    data.push(datum('totalDefaultPartitionRows', status.reduce((sum, s) => sum + s.defaultRows, 0)));
+  }
+  return data;
 }

@@ -6,7 +6,7 @@ import { DeadTuples, deadTuples } from './dead-tuples';
 import { InvalidIndex, invalidIndexes } from './invalid-indexes';
 import { LongQuery, longQueries } from './long-queries';
 import { ViewStaleness, stalenessMetrics, viewStaleness } from './mv-staleness';
-import { PartitionStatus, partitionStatus } from './partitions';
+import { PartitionStatus, partitionStatus, partitionMetrics } from './partitions';
 import { ReplicaLag, replicaLag } from './replica-lag';
 import { slowestStatementMeanMs } from './slowest-statement';
 import { TableBloat, tableBloat } from './table-bloat';
@@ -92,17 +92,7 @@ export function healthMetrics(report: HealthReport, options: HealthOptions = {})
   for (const d of report.deadTuples.slice(0, cap)) data.push(datum('deadTuplePercent', d.deadPercent, { Table: d.table }));
   for (const b of report.tableBloat.filter((t) => t.bloatBytes > 0).slice(0, cap)) data.push(datum('tableBloat', b.bloatBytes, { Table: b.table }));
   data.push(...stalenessMetrics(report.views ?? []));
-  const partitions = report.partitions ?? [];
-  for (const p of partitions) {
-    data.push(datum('partitionCount', p.partitionCount, { Table: p.table }));
-    data.push(datum('partitionSize', p.totalBytes, { Table: p.table }));
-    data.push(datum('partitionHeadroom', p.headroomMonths, { Table: p.table }));
-    data.push(datum('defaultPartitionRows', p.defaultRows, { Table: p.table }));
-  }
-  if (partitions.length > 0) {
-    data.push(datum('minPartitionHeadroom', Math.min(...partitions.map((p) => p.headroomMonths))));
-    data.push(datum('totalDefaultPartitionRows', partitions.reduce((sum, p) => sum + p.defaultRows, 0)));
-  }
+  data.push(...partitionMetrics(report.partitions ?? []));
   if (report.replicaLag.available && report.replicaLag.maxLagMs !== null) data.push(datum('replicaLag', report.replicaLag.maxLagMs));
   if (report.slowestStatementMeanMs !== undefined && report.slowestStatementMeanMs !== null) {
     data.push(datum('slowestStatementMean', report.slowestStatementMeanMs));

@@ -1,5 +1,4 @@
-import { partitionStatus, PartitionStatus } from '../health/partitions';
-import { MetricDatum, datum } from '../metrics/datum';
+import { partitionMetrics, partitionStatus } from '../health/partitions';
 import { QUALIFIED_NAME, eachWithinBudget, requireManaged } from './shared';
 import { defineTask } from './types';
 
@@ -55,18 +54,3 @@ export const createPartitions = defineTask({
     };
   },
 });
-
-export function partitionMetrics(status: readonly PartitionStatus[]): MetricDatum[] {
-  const data: MetricDatum[] = [];
-  for (const s of status) {
-    data.push(datum('partitionCount', s.partitionCount, { Table: s.table }));
-    data.push(datum('partitionSize', s.totalBytes, { Table: s.table }));
-    data.push(datum('partitionHeadroom', s.headroomMonths, { Table: s.table }));
-    data.push(datum('defaultPartitionRows', s.defaultRows, { Table: s.table }));
-  }
-  if (status.length > 0) {
-    data.push(datum('minPartitionHeadroom', Math.min(...status.map((s) => s.headroomMonths))));
-    data.push(datum('totalDefaultPartitionRows', status.reduce((sum, s) => sum + s.defaultRows, 0)));
-  }
-  return data;
-}

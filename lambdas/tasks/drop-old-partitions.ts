@@ -1,6 +1,5 @@
-import { partitionStatus } from '../health/partitions';
+import { partitionMetrics, partitionStatus } from '../health/partitions';
 import { QUALIFIED_NAME, eachWithinBudget, requireManaged } from './shared';
-import { partitionMetrics } from './create-partitions';
 import { defineTask } from './types';
 
 const DROP_SQL = `

@@ -6,18 +6,8 @@ import type { TimeBudget } from './budget';
 import type { OptionSchema, OptionsOf } from './options';
 import { COMMON_OPTIONS } from './options';
 
-export const TASK_NAMES = [
-  'refresh-materialized-views',
-  'create-partitions',
-  'drop-old-partitions',
-  'vacuum-analyze',
-  'reindex',
-  'update-statistics',
-  'health-check',
-  'long-query-check',
-] as const;
-
-export type TaskName = (typeof TASK_NAMES)[number];
+export { TASK_NAMES, type TaskName } from './task-names';
+import type { TaskName } from './task-names';
 
 export interface MaintenanceStatement {
   /** What the statement works on, for logs and `remaining`. */

@@ -11,7 +11,6 @@ import {
   validateConfig,
 } from '../../lib/config/environments';
 import { ENVIRONMENTS as APPLICATION_ENVIRONMENTS } from '../../lambdas/app/config';
-import { TASK_NAMES } from '../../lambdas/tasks/types';
 import { MAINTENANCE_TASKS, MANAGED_MATERIALIZED_VIEWS, MANAGED_PARTITIONED_TABLES } from '../../lib/config/managed-objects';
 import { REPO_ROOT, cdkJsonContext } from './synth';
 
@@ -123,10 +122,6 @@ describe('names the alarms and the dashboard address', () => {
   it('match the Table and View dimension values the tasks publish (dbops.partitioned_tables, dbops.materialized_views)', () => {
     expect([...MANAGED_PARTITIONED_TABLES].sort()).toEqual(registered('020_partition_management.sql', 'dbops.partitioned_tables').sort());
     expect([...MANAGED_MATERIALIZED_VIEWS].sort()).toEqual(registered('040_materialized_views.sql', 'dbops.materialized_views').sort());
-  });
-
-  it('match the Task dimension values of the maintenance handler', () => {
-    expect([...MAINTENANCE_TASKS].sort()).toEqual([...TASK_NAMES].sort());
   });
 });
 
