@@ -1,20 +1,14 @@
-import type { DimensionName, MetricDefinition } from '../metrics/catalog';
+import type { MetricDatum } from '../metrics/datum';
 import type { Logger } from './logger';
 
-/**
- * The smallest surface the library needs from a metric publisher. It is structurally the same
- * as lambdas/metrics/sink.ts (publish(data) of catalog datums), so the maintenance code's
- * CloudWatch, console and memory sinks can be passed in as they are, while the library does not
- * import the publisher (and through it the AWS SDK). Every datum carries exactly the catalog's
- * dimensions for its metric, Environment included.
- */
-export interface MetricDatum {
-  readonly metric: MetricDefinition;
-  readonly value: number;
-  readonly dimensions: Readonly<Partial<Record<DimensionName, string>>>;
-  readonly timestamp?: Date;
-}
+export type { MetricDatum };
 
+/**
+ * The smallest surface the library needs from a metric publisher: the sinks of
+ * lambdas/metrics/sink.ts (CloudWatch, console, memory) fit it as they are, while the library
+ * does not import the publisher (and through it the AWS SDK). Every datum carries exactly the
+ * catalog's dimensions for its metric, Environment included.
+ */
 export interface MetricSink {
   /** May resolve to a report; a `rejected: string[]` in it is logged. */
   publish(data: readonly MetricDatum[]): Promise<unknown>;
