@@ -174,7 +174,7 @@ COMMENT ON INDEX public.posts_workspace_status_updated_idx IS
 CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_workspace_created_idx
   ON public.posts (workspace_id, created_at DESC);
 COMMENT ON INDEX public.posts_workspace_created_idx IS
-  'post list: all posts of a workspace, newest first, keyset paginated';
+  'post list: all posts of a workspace, newest first, keyset paginated; also full_text_search.sql''s newest-first walk when a common word matches most posts';
 
 CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_workspace_updated_idx
   ON public.posts (workspace_id, updated_at);
@@ -191,25 +191,33 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_workspace_published_idx
 COMMENT ON INDEX public.posts_workspace_published_idx IS
   'dashboard analytics: published posts of a workspace in a date range, top performers (dashboard_analytics.sql)';
 
+-- id in INCLUDE: campaign_performance counts a campaign's posts by status and walks to their
+-- targets from this index alone (index-only), without visiting each post's heap page.
 CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_campaign_idx
-  ON public.posts (campaign_id, status) WHERE campaign_id IS NOT NULL;
+  ON public.posts (campaign_id, status) INCLUDE (id) WHERE campaign_id IS NOT NULL;
 COMMENT ON INDEX public.posts_campaign_idx IS
-  'campaign performance: posts of a campaign by status (campaign_performance.sql); FK campaigns ON DELETE SET NULL';
+  'campaign performance: posts of a campaign by status and their ids, index-only (campaign_performance.sql); FK campaigns ON DELETE SET NULL';
 
 CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_author_created_idx
   ON public.posts (author_id, created_at DESC);
 COMMENT ON INDEX public.posts_author_created_idx IS
   '"my posts": posts by one author, newest first; FK users (no action): deleting a user must find its posts';
 
-CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_tags_gin_idx
-  ON public.posts USING gin (tags);
-COMMENT ON INDEX public.posts_tags_gin_idx IS
-  'tag search: posts whose tags contain all given tags, tags @> $n (tag_search.sql)';
+-- Tag and text search always run inside one workspace. A GIN on the array or tsvector alone
+-- returns every tenant's matches (a common word: ~15% of all posts) to be ANDed with a workspace
+-- bitmap; with workspace_id as a GIN column (btree_gin, 001) the index yields only the tenant's
+-- rows. A multicolumn GIN answers a condition on any subset of its columns, so the same index
+-- still serves tags/search_vector without a workspace filter (QueryBuilder.tagsContainAll,
+-- tagsOverlap, fullTextSearch): no single-column twin is needed.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_workspace_tags_gin_idx
+  ON public.posts USING gin (workspace_id, tags);
+COMMENT ON INDEX public.posts_workspace_tags_gin_idx IS
+  'tag search: a workspace''s posts whose tags contain all given tags, tags @> $n (tag_search.sql); also tags @> / && across workspaces';
 
-CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_search_vector_gin_idx
-  ON public.posts USING gin (search_vector);
-COMMENT ON INDEX public.posts_search_vector_gin_idx IS
-  'full-text search: search_vector @@ websearch_to_tsquery(''english'', $n), ranked (full_text_search.sql)';
+CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_workspace_search_vector_gin_idx
+  ON public.posts USING gin (workspace_id, search_vector);
+COMMENT ON INDEX public.posts_workspace_search_vector_gin_idx IS
+  'full-text search: a workspace''s posts matching websearch_to_tsquery(''english'', $n), best of the newest matches (full_text_search.sql); also search_vector @@ across workspaces';
 
 CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_title_trgm_idx
   ON public.posts USING gin (title gin_trgm_ops);
@@ -220,6 +228,15 @@ COMMENT ON INDEX public.posts_title_trgm_idx IS
 -- post_targets: one row per post and destination account
 -- ---------------------------------------------------------------------------------------------
 -- The unique (post_id, social_account_id) key serves the per-post fan-out and the FK to posts.
+-- Campaign and dashboard totals walk post -> targets -> metrics for hundreds or thousands of
+-- posts. The unique key has post_id but not the target's id, so each step would visit the heap;
+-- with id and status included it is an index-only scan (status decides whether the target can
+-- have metrics at all, so unpublished targets cost no metrics lookup).
+CREATE INDEX CONCURRENTLY IF NOT EXISTS post_targets_post_status_idx
+  ON public.post_targets (post_id) INCLUDE (id, status);
+COMMENT ON INDEX public.post_targets_post_status_idx IS
+  'campaign performance and dashboard top posts: targets of a post with their id and status, index-only (campaign_performance.sql, dashboard_analytics.sql)';
+
 CREATE INDEX CONCURRENTLY IF NOT EXISTS post_targets_account_published_idx
   ON public.post_targets (social_account_id, published_at DESC);
 COMMENT ON INDEX public.post_targets_account_published_idx IS
@@ -253,6 +270,17 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS post_metrics_daily_metric_date_brin
   ON public.post_metrics_daily USING brin (metric_date);
 COMMENT ON INDEX public.post_metrics_daily_metric_date_brin IS
   'analytics retention and backfill: metric rows of a metric_date range (rows arrive day by day, BRIN)';
+
+-- Totals of a target over all its days, index-only: campaign_performance and dashboard_analytics
+-- sum thousands of targets per request, and a target's days sit on different heap pages (rows
+-- arrive day by day), so the heap visits would double the pages read. The cost: the metric
+-- columns are now indexed, so the collector's same-day re-upserts are no longer HOT updates;
+-- a target's row for a day is rewritten a few times at most, while the reads run all day.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS post_metrics_daily_target_totals_idx
+  ON public.post_metrics_daily (post_target_id)
+  INCLUDE (impressions, reach, likes, comments, shares, saves, clicks);
+COMMENT ON INDEX public.post_metrics_daily_target_totals_idx IS
+  'campaign performance and dashboard top posts: a target''s metrics summed over all days, index-only (campaign_performance.sql, dashboard_analytics.sql)';
 
 -- ---------------------------------------------------------------------------------------------
 -- sla_policies

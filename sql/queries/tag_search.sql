@@ -1,6 +1,6 @@
 -- name: tag_search
 -- description: Content library tag filter: a workspace's posts carrying every one of the chosen tags (array contains), newest first.
--- expects-index: posts_tags_gin_idx
+-- expects-index: posts_workspace_tags_gin_idx
 -- param: $1 workspace_id bigint: the workspace whose library is searched
 -- param: $2 tags text[]: tags the posts must all carry, e.g. {launch} or {launch,video}
 -- param: $3 row_limit integer: posts per page, 25 typically (1-100)
