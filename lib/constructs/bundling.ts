@@ -1,4 +1,5 @@
 import path from 'node:path';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 
@@ -41,4 +42,20 @@ export function functionDefaults(): Pick<
       NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
     },
   };
+}
+
+/** What a function in a VPC needs to manage its network interfaces; EC2 offers no resource scoping for these. */
+export function vpcNetworkInterfaceStatement(): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'VpcNetworkInterfaces',
+    actions: [
+      'ec2:CreateNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:DeleteNetworkInterface',
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:UnassignPrivateIpAddresses',
+    ],
+    resources: ['*'],
+  });
 }

@@ -13,7 +13,7 @@ import { Construct } from 'constructs';
 import { METRIC_NAMESPACE } from '../../lambdas/metrics/catalog';
 import { EnvironmentConfig, taskTimeBudgetMs } from '../config/environments';
 import { MAINTENANCE_DB_USER, MAINTENANCE_TASKS, MaintenanceTaskName } from '../config/managed-objects';
-import { PROJECT_ROOT, bundlingOptions, functionDefaults } from './bundling';
+import { PROJECT_ROOT, bundlingOptions, functionDefaults, vpcNetworkInterfaceStatement } from './bundling';
 import { DATABASE_PORT } from './database-cluster';
 
 export const MAINTENANCE_HANDLER_ENTRY = path.join(PROJECT_ROOT, 'lambdas', 'handlers', 'maintenance-task.ts');
@@ -78,18 +78,7 @@ export class MaintenanceFunctions extends Construct {
       description: `dbops ${config.envName}: maintenance tasks`,
     });
     this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'VpcNetworkInterfaces',
-        actions: [
-          'ec2:CreateNetworkInterface',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DescribeSubnets',
-          'ec2:DeleteNetworkInterface',
-          'ec2:AssignPrivateIpAddresses',
-          'ec2:UnassignPrivateIpAddresses',
-        ],
-        resources: ['*'],
-      }),
+      vpcNetworkInterfaceStatement(),
     );
     this.role.addToPolicy(
       new iam.PolicyStatement({

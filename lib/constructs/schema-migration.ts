@@ -10,7 +10,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IDependable } from 'constructs';
 import { loadMigrationFiles } from '../../lambdas/migrate/migration-files';
 import { EnvironmentConfig } from '../config/environments';
-import { PROJECT_ROOT, bundlingOptions, functionDefaults } from './bundling';
+import { PROJECT_ROOT, bundlingOptions, functionDefaults, vpcNetworkInterfaceStatement } from './bundling';
 import { DATABASE_PORT } from './database-cluster';
 
 export const MIGRATIONS_SOURCE_DIR = path.join(PROJECT_ROOT, 'sql', 'migrations');
@@ -64,18 +64,7 @@ export class SchemaMigration extends Construct {
       description: `dbops ${config.envName}: deploy-time schema migration`,
     });
     role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'VpcNetworkInterfaces',
-        actions: [
-          'ec2:CreateNetworkInterface',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DescribeSubnets',
-          'ec2:DeleteNetworkInterface',
-          'ec2:AssignPrivateIpAddresses',
-          'ec2:UnassignPrivateIpAddresses',
-        ],
-        resources: ['*'],
-      }),
+      vpcNetworkInterfaceStatement(),
     );
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
