@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { QueryAnalyzer } from '../../lambdas/app/analyzer/query-analyzer';
 import { MIGRATIONS_DIR } from '../../lambdas/migrate/migration-files';
 import { TestDatabase } from '../support/database';
 
@@ -91,40 +92,12 @@ export interface PrefixDuplicate {
 }
 
 /**
- * A non-unique index whose key columns (same operator classes, collations, sort options) are a
- * left prefix of another index's on the same table, with the same access method, predicate and
- * expressions, and whose INCLUDE columns the other also holds: the longer one serves every
- * lookup the shorter one can, so the shorter one only costs writes.
+ * Left-prefix duplicates in schema public, by the application library's own check (the
+ * QueryAnalyzer, tested on planted cases in test/app): one definition of "redundant" for both.
  */
 export async function prefixDuplicates(db: TestDatabase): Promise<PrefixDuplicate[]> {
-  return db.query<{ index: string; coveredBy: string }>(
-    `WITH idx AS (
-       SELECT x.indexrelid, x.indrelid, x.relam, x.indisunique, x.index_name,
-              (string_to_array(x.indkey::text, ' ')::int[])[1:x.indnkeyatts] AS keys,
-              string_to_array(x.indkey::text, ' ')::int[] AS all_columns,
-              string_to_array(x.indclass::text, ' ')::oid[] AS opclasses,
-              string_to_array(x.indcollation::text, ' ')::oid[] AS collations,
-              string_to_array(x.indoption::text, ' ')::int[] AS options,
-              pg_get_expr(x.indpred, x.indrelid) AS predicate,
-              pg_get_expr(x.indexprs, x.indrelid) AS expressions
-         FROM (${TOP_LEVEL_PUBLIC_INDEXES}) x
-     )
-     SELECT d.index_name AS "index", o.index_name AS "coveredBy"
-       FROM idx d
-       JOIN idx o ON o.indrelid = d.indrelid AND o.indexrelid <> d.indexrelid AND o.relam = d.relam
-      WHERE NOT d.indisunique
-        AND cardinality(d.keys) <= cardinality(o.keys)
-        AND o.keys[1:cardinality(d.keys)] = d.keys
-        AND o.opclasses[1:cardinality(d.keys)] = d.opclasses[1:cardinality(d.keys)]
-        AND o.collations[1:cardinality(d.keys)] = d.collations[1:cardinality(d.keys)]
-        AND o.options[1:cardinality(d.keys)] = d.options[1:cardinality(d.keys)]
-        AND d.all_columns <@ o.all_columns
-        AND d.predicate IS NOT DISTINCT FROM o.predicate
-        AND d.expressions IS NOT DISTINCT FROM o.expressions
-        -- identical twins are reported once
-        AND (cardinality(d.keys) < cardinality(o.keys) OR o.indisunique OR d.indexrelid > o.indexrelid)
-      ORDER BY 1, 2`,
-  );
+  const found = await new QueryAnalyzer(db.pool()).duplicateIndexes();
+  return found.filter((d) => d.schema === 'public').map((d) => ({ index: d.index, coveredBy: d.coveredBy }));
 }
 
 export interface UnindexedForeignKey {

@@ -14,8 +14,9 @@ export interface DuplicateIndex {
 
 /**
  * An index is redundant when another valid index on the same table, with the same access
- * method, starts with the same columns, operator classes, collations and sort options, and has
- * the same predicate and expressions. Unique and primary-key indexes are never reported as the
+ * method, starts with the same key columns, operator classes, collations and sort options, holds
+ * every column it holds (INCLUDE columns too), and has the same predicate and expressions. Only
+ * key columns count as the prefix: (a) INCLUDE (b) cannot serve a lookup on (a, b). Unique and primary-key indexes are never reported as the
  * redundant one (they enforce a constraint); two identical non-unique indexes report only one.
  * Partitions' copies of a partitioned index are left out (the parent index is reported).
  */
@@ -24,7 +25,8 @@ export async function duplicateIndexes(db: Queryable): Promise<DuplicateIndex[]>
     `WITH idx AS (
        SELECT i.indexrelid, i.indrelid, ic.relam, n.nspname AS schema,
               i.indisunique, i.indisprimary,
-              string_to_array(i.indkey::text, ' ')::int[] AS cols,
+              (string_to_array(i.indkey::text, ' ')::int[])[1:i.indnkeyatts] AS cols,
+              string_to_array(i.indkey::text, ' ')::int[] AS all_columns,
               string_to_array(i.indclass::text, ' ')::oid[] AS opclasses,
               string_to_array(i.indcollation::text, ' ')::oid[] AS collations,
               string_to_array(i.indoption::text, ' ')::int[] AS options,
@@ -50,6 +52,7 @@ export async function duplicateIndexes(db: Queryable): Promise<DuplicateIndex[]>
         AND o.opclasses[1:cardinality(d.cols)] = d.opclasses
         AND o.collations[1:cardinality(d.cols)] = d.collations
         AND o.options[1:cardinality(d.cols)] = d.options
+        AND d.all_columns <@ o.all_columns
         AND d.predicate IS NOT DISTINCT FROM o.predicate
         AND d.expressions IS NOT DISTINCT FROM o.expressions
         -- identical twins: report the younger one only (a unique twin always wins)
