@@ -5,27 +5,34 @@
 -- Days are UTC calendar days, whatever the session time zone of whoever refreshes.
 
 -- ---------------------------------------------------------------------------------------------
--- mv_daily_post_metrics: per workspace, UTC day and platform
+-- mv_daily_post_metrics: per workspace, UTC day, platform and campaign
 -- ---------------------------------------------------------------------------------------------
 -- Publishing (targets published that day) and performance (metrics collected for that day) are
 -- aggregated separately, then joined, so neither multiplies the other.
+-- campaign_id is 0 for posts outside any campaign: REFRESH ... CONCURRENTLY needs a unique key on
+-- never-NULL columns. It is the key's last column, so a per-workspace/day/platform read sums over
+-- it along the key, and the campaign list (campaign_performance.sql) reads a campaign's rows
+-- instead of its posts' live metrics. A post has one campaign, so summing the distinct-post
+-- counts over campaigns stays exact.
 CREATE MATERIALIZED VIEW public.mv_daily_post_metrics AS
 WITH published AS (
   SELECT p.workspace_id,
          (pt.published_at AT TIME ZONE 'UTC')::date AS day,
          sa.platform,
+         coalesce(p.campaign_id, 0) AS campaign_id,
          count(DISTINCT pt.post_id) AS posts_published,
          count(DISTINCT pt.post_id) FILTER (WHERE p.ai_generated) AS ai_generated_posts
   FROM public.post_targets pt
   JOIN public.posts p ON p.id = pt.post_id
   JOIN public.social_accounts sa ON sa.id = pt.social_account_id
   WHERE pt.status = 'published'
-  GROUP BY 1, 2, 3
+  GROUP BY 1, 2, 3, 4
 ),
 performance AS (
   SELECT p.workspace_id,
          m.metric_date AS day,
          sa.platform,
+         coalesce(p.campaign_id, 0) AS campaign_id,
          count(DISTINCT pt.post_id) AS posts_with_metrics,
          sum(m.impressions)::bigint AS impressions,
          sum(m.reach)::bigint AS reach,
@@ -38,11 +45,12 @@ performance AS (
   JOIN public.post_targets pt ON pt.id = m.post_target_id
   JOIN public.posts p ON p.id = pt.post_id
   JOIN public.social_accounts sa ON sa.id = pt.social_account_id
-  GROUP BY 1, 2, 3
+  GROUP BY 1, 2, 3, 4
 )
 SELECT coalesce(pub.workspace_id, perf.workspace_id) AS workspace_id,
        coalesce(pub.day, perf.day) AS day,
        coalesce(pub.platform, perf.platform) AS platform,
+       coalesce(pub.campaign_id, perf.campaign_id) AS campaign_id,
        coalesce(pub.posts_published, 0) AS posts_published,
        coalesce(pub.ai_generated_posts, 0) AS ai_generated_posts,
        round(pub.ai_generated_posts::numeric / nullif(pub.posts_published, 0), 4) AS ai_generated_share,
@@ -60,9 +68,10 @@ SELECT coalesce(pub.workspace_id, perf.workspace_id) AS workspace_id,
 FROM published pub
 FULL JOIN performance perf
   ON perf.workspace_id = pub.workspace_id AND perf.day = pub.day AND perf.platform = pub.platform
+ AND perf.campaign_id = pub.campaign_id
 WITH NO DATA;
 
-CREATE UNIQUE INDEX mv_daily_post_metrics_key ON public.mv_daily_post_metrics (workspace_id, day, platform);
+CREATE UNIQUE INDEX mv_daily_post_metrics_key ON public.mv_daily_post_metrics (workspace_id, day, platform, campaign_id);
 
 -- ---------------------------------------------------------------------------------------------
 -- mv_daily_workspace_activity: per workspace and UTC day

@@ -1,4 +1,5 @@
 import { createTestDatabase, TestDatabase } from '../support/database';
+import { loadQueryFile } from '../../lambdas/queries/query-files';
 import { createTenant, insertId, pgError } from './platform-fixtures';
 
 const VIEWS = [
@@ -21,15 +22,15 @@ const onUtcDay = (col: string, day: string) =>
 const DIRECT: Record<(typeof VIEWS)[number], string> = {
   'public.mv_daily_post_metrics': `
     WITH targets AS (
-      SELECT pt.*, p.workspace_id, p.ai_generated, sa.platform
+      SELECT pt.*, p.workspace_id, p.ai_generated, sa.platform, CASE WHEN p.campaign_id IS NULL THEN 0 ELSE p.campaign_id END AS campaign
         FROM post_targets pt JOIN posts p ON p.id = pt.post_id JOIN social_accounts sa ON sa.id = pt.social_account_id
     ),
     keys AS (
-      SELECT workspace_id, date(timezone('UTC', published_at)) AS day, platform FROM targets WHERE status = 'published'
+      SELECT workspace_id, date(timezone('UTC', published_at)) AS day, platform, campaign FROM targets WHERE status = 'published'
       UNION
-      SELECT t.workspace_id, m.metric_date, t.platform FROM post_metrics_daily m JOIN targets t ON t.id = m.post_target_id
+      SELECT t.workspace_id, m.metric_date, t.platform, t.campaign FROM post_metrics_daily m JOIN targets t ON t.id = m.post_target_id
     )
-    SELECT k.workspace_id, k.day, k.platform,
+    SELECT k.workspace_id, k.day, k.platform, k.campaign,
            pub.n AS posts_published, pub.ai AS ai_generated_posts,
            CASE WHEN pub.n > 0 THEN round(pub.ai::numeric / pub.n, 4) END AS ai_generated_share,
            perf.posts, perf.impressions, perf.reach, perf.likes, perf.comments, perf.shares, perf.saves, perf.clicks,
@@ -39,7 +40,8 @@ const DIRECT: Record<(typeof VIEWS)[number], string> = {
     CROSS JOIN LATERAL (
       SELECT count(DISTINCT t.post_id) AS n, count(DISTINCT t.post_id) FILTER (WHERE t.ai_generated) AS ai
         FROM targets t
-       WHERE t.status = 'published' AND t.workspace_id = k.workspace_id AND t.platform = k.platform AND ${onUtcDay('t.published_at', 'k.day')}
+       WHERE t.status = 'published' AND t.workspace_id = k.workspace_id AND t.platform = k.platform AND t.campaign = k.campaign
+         AND ${onUtcDay('t.published_at', 'k.day')}
     ) pub
     CROSS JOIN LATERAL (
       SELECT count(DISTINCT t.post_id) AS posts,
@@ -47,9 +49,9 @@ const DIRECT: Record<(typeof VIEWS)[number], string> = {
              coalesce(sum(m.likes), 0) AS likes, coalesce(sum(m.comments), 0) AS comments,
              coalesce(sum(m.shares), 0) AS shares, coalesce(sum(m.saves), 0) AS saves, coalesce(sum(m.clicks), 0) AS clicks
         FROM post_metrics_daily m JOIN targets t ON t.id = m.post_target_id
-       WHERE m.metric_date = k.day AND t.workspace_id = k.workspace_id AND t.platform = k.platform
+       WHERE m.metric_date = k.day AND t.workspace_id = k.workspace_id AND t.platform = k.platform AND t.campaign = k.campaign
     ) perf
-    ORDER BY 1, 2, 3`,
+    ORDER BY 1, 2, 3, 4`,
 
   'public.mv_daily_workspace_activity': `
     WITH keys AS (
@@ -140,8 +142,62 @@ const DIRECT: Record<(typeof VIEWS)[number], string> = {
     ORDER BY 1`,
 };
 
+/**
+ * What mv_daily_post_metrics_read returned when the view had no campaign_id: a workspace's
+ * figures per UTC day and platform, computed from the base tables, in the read query's columns.
+ */
+const DIRECT_PER_PLATFORM = `
+  WITH targets AS (
+    SELECT pt.*, p.workspace_id, p.ai_generated, sa.platform
+      FROM post_targets pt JOIN posts p ON p.id = pt.post_id JOIN social_accounts sa ON sa.id = pt.social_account_id
+     WHERE p.workspace_id = $1
+  ),
+  keys AS (
+    SELECT date(timezone('UTC', published_at)) AS day, platform FROM targets WHERE status = 'published'
+    UNION
+    SELECT m.metric_date, t.platform FROM post_metrics_daily m JOIN targets t ON t.id = m.post_target_id
+  )
+  SELECT k.day, k.platform, pub.n,
+         CASE WHEN pub.n > 0 THEN round(pub.ai::numeric / pub.n, 4) END,
+         perf.impressions, perf.reach, perf.engagements, perf.clicks,
+         CASE WHEN perf.impressions > 0 THEN round(perf.engagements::numeric / perf.impressions, 6) END
+  FROM keys k
+  CROSS JOIN LATERAL (
+    SELECT count(DISTINCT t.post_id) AS n, count(DISTINCT t.post_id) FILTER (WHERE t.ai_generated) AS ai
+      FROM targets t WHERE t.status = 'published' AND t.platform = k.platform AND ${onUtcDay('t.published_at', 'k.day')}
+  ) pub
+  CROSS JOIN LATERAL (
+    SELECT coalesce(sum(m.impressions), 0) AS impressions, coalesce(sum(m.reach), 0) AS reach,
+           coalesce(sum(m.likes + m.comments + m.shares + m.saves), 0) AS engagements, coalesce(sum(m.clicks), 0) AS clicks
+      FROM post_metrics_daily m JOIN targets t ON t.id = m.post_target_id
+     WHERE m.metric_date = k.day AND t.platform = k.platform
+  ) perf
+  ORDER BY 1, 2`;
+
+/** A campaign's live post counts and metric totals: every metric row of a target of its posts. */
+const DIRECT_CAMPAIGN = `
+  SELECT c.id, c.name, c.status, c.start_date, c.end_date, c.budget,
+         (SELECT count(*) FROM posts p WHERE p.campaign_id = c.id),
+         (SELECT count(*) FROM posts p WHERE p.campaign_id = c.id AND p.status = 'PUBLISHED'),
+         m.impressions, m.engagements, m.clicks,
+         CASE WHEN m.clicks > 0 THEN round(c.budget / m.clicks, 4) END
+    FROM campaigns c
+   CROSS JOIN LATERAL (
+     SELECT coalesce(sum(x.impressions), 0) AS impressions, coalesce(sum(x.likes + x.comments + x.shares + x.saves), 0) AS engagements,
+            coalesce(sum(x.clicks), 0) AS clicks
+       FROM post_metrics_daily x WHERE x.post_target_id IN (SELECT pt.id FROM post_targets pt JOIN posts p ON p.id = pt.post_id WHERE p.campaign_id = c.id)
+   ) m
+   WHERE c.workspace_id = $1 AND c.status = 'active'
+   ORDER BY c.start_date DESC NULLS FIRST, c.id DESC`;
+
+/** Rows with every value as text, so numeric and bigint sums of the same number compare equal. */
+async function textRows(db: TestDatabase, sql: string, values: unknown[]): Promise<string[][]> {
+  const result = await db.pool().query({ text: sql, values, rowMode: 'array' });
+  return (result.rows as unknown[][]).map((row) => row.map((v) => (v instanceof Date ? v.toISOString() : String(v))));
+}
+
 const KEY_ORDER: Record<(typeof VIEWS)[number], string> = {
-  'public.mv_daily_post_metrics': '1, 2, 3',
+  'public.mv_daily_post_metrics': '1, 2, 3, 4',
   'public.mv_daily_workspace_activity': '1, 2',
   'public.mv_conversation_metrics': '1, 2, 3, 4',
   'public.mv_listening_sentiment_trends': '1, 2, 3',
@@ -187,6 +243,18 @@ async function seedPlatform(db: TestDatabase): Promise<void> {
                                   (enum_range(NULL::post_status))[1 + g % 8] AS st,
                                   timestamptz '2026-10-01 23:00:00+00' + (g % 12) * interval '1 day' + (g % 4) * interval '37 minutes' AS created) x`,
     [a.workspaceId, a.userId, b.workspaceId, b.userId],
+  );
+  // One campaign in one workspace, two in the other (the one with published posts); two posts in
+  // five, and in workspace a every other of the rest, stay outside any campaign.
+  await db.query(
+    `INSERT INTO campaigns (workspace_id, name, status, start_date, budget)
+     VALUES ($1, 'Launch', 'active', '2026-09-01', 500), ($2, 'Awareness', 'active', '2026-09-15', 1200), ($2, 'Retention', 'active', NULL, 0)`,
+    [a.workspaceId, b.workspaceId],
+  );
+  await db.query(
+    `UPDATE posts p
+        SET campaign_id = (SELECT c.id FROM campaigns c WHERE c.workspace_id = p.workspace_id ORDER BY c.id OFFSET (p.id / 5) % 2 LIMIT 1)
+      WHERE p.id % 5 >= 2`,
   );
   // Every post goes to each account of its workspace; targets of published posts are published a few minutes apart.
   await db.query(
@@ -310,6 +378,44 @@ describe('materialized views (040)', () => {
       expect(rows.length).toBeGreaterThan(3);
       expect(rows).toEqual(await directRows(db, view));
     }
+  });
+
+  it('keep posts outside any campaign under campaign_id 0, and each campaign in its own workspace', async () => {
+    const kinds = await db.query<{ campaign: boolean; rows: string; foreign: string }>(
+      `SELECT d.campaign_id <> 0 AS campaign, count(*) AS rows,
+              count(*) FILTER (WHERE d.campaign_id <> 0 AND NOT EXISTS (
+                SELECT 1 FROM campaigns c WHERE c.id = d.campaign_id AND c.workspace_id = d.workspace_id)) AS foreign
+         FROM mv_daily_post_metrics d GROUP BY 1 ORDER BY 1`,
+    );
+    expect(kinds.map((k) => k.campaign)).toEqual([false, true]);
+    for (const k of kinds) expect([k.campaign, Number(k.rows) > 3, k.foreign]).toEqual([k.campaign, true, '0']);
+  });
+
+  it('serve mv_daily_post_metrics_read the same per-day, per-platform figures as before campaign_id, summed over campaigns', async () => {
+    const read = loadQueryFile('mv_daily_post_metrics_read');
+    const workspaces = await db.query<{ id: string }>(`SELECT DISTINCT workspace_id AS id FROM posts ORDER BY 1`);
+    expect(workspaces.length).toBe(2);
+    let compared = 0;
+    for (const { id } of workspaces) {
+      const rows = await textRows(db, read.sql, [id, '2000-01-01', '2100-01-01']);
+      compared += rows.length;
+      expect(rows).toEqual(await textRows(db, DIRECT_PER_PLATFORM, [id]));
+    }
+    expect(compared).toBeGreaterThan(3);
+  });
+
+  it('serve campaign_performance the live post counts and every metric collected for each campaign\'s posts', async () => {
+    const campaign = loadQueryFile('campaign_performance');
+    const workspaces = await db.query<{ id: string }>(`SELECT DISTINCT workspace_id AS id FROM campaigns ORDER BY 1`);
+    let withClicks = 0;
+    for (const { id } of workspaces) {
+      const rows = await textRows(db, campaign.sql, [id, 'active', 100]);
+      expect(rows.length).toBeGreaterThan(0);
+      withClicks += rows.filter((r) => r[10] !== '0').length; // column 11 is clicks
+      expect(rows).toEqual(await textRows(db, DIRECT_CAMPAIGN, [id]));
+    }
+    // Metrics were compared, not only zeros.
+    expect(withClicks).toBeGreaterThan(1);
   });
 
   it('pick up changes on a CONCURRENTLY refresh', async () => {
