@@ -77,7 +77,7 @@ describe('reindex', () => {
       const run = h.run({ task: 'reindex', index: 'public.victim_label_idx', lockTimeoutMs: 60_000 });
       const pid = await waitFor(async () => {
         const rows = await db.query<{ pid: number }>(
-          `SELECT pid FROM pg_stat_activity WHERE application_name = 'dbops:reindex' AND query LIKE 'REINDEX%' AND wait_event_type = 'Lock'`,
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'dbops:reindex' AND query LIKE 'REINDEX%' AND wait_event_type = 'Lock'`,
         );
         return rows[0]?.pid;
       }, 'the REINDEX to wait for the open snapshot');

@@ -30,7 +30,7 @@ describe('safety on a live database', () => {
     const run = h.run({ task: 'create-partitions', table: 'public.listening_mentions', monthsAhead: 8, lockTimeoutMs: 300 });
     // Once the task's DDL is queued for its ACCESS EXCLUSIVE lock, an application reader arrives.
     await waitFor(async () => {
-      const rows = await db.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbops:create-partitions' AND wait_event_type = 'Lock'`);
+      const rows = await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'dbops:create-partitions' AND wait_event_type = 'Lock'`);
       return rows.length ? true : undefined;
     }, 'the DDL to wait for its lock');
     const app = new Client({ connectionString: db.url, application_name: 'app-query' });
@@ -59,7 +59,7 @@ describe('safety on a live database', () => {
   it('two overlapping runs: the second is skipped, not failed, and the first completes', async () => {
     const first = h.run({ task: 'create-partitions', table: 'public.listening_mentions', monthsAhead: 10, lockTimeoutMs: 30_000 });
     await waitFor(async () => {
-      const rows = await db.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbops:create-partitions' AND wait_event_type = 'Lock'`);
+      const rows = await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'dbops:create-partitions' AND wait_event_type = 'Lock'`);
       return rows.length ? true : undefined;
     }, 'the first run to be busy');
     const second = await h.run({ task: 'create-partitions', table: 'public.listening_mentions', monthsAhead: 10 });
