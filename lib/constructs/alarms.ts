@@ -104,7 +104,7 @@ export class DatabaseAlarms extends Construct {
       comparison: ABOVE,
       evaluationPeriods: 3,
       treatMissingData: NOT_BREACHING, // health-check heartbeat covers absence
-      description: `A statement in pg_stat_statements averages more than ${thresholds.queryTimeMs} ms`,
+      description: `An application statement in pg_stat_statements (top-level, not utility, not maintenance) averages more than ${thresholds.queryTimeMs} ms`,
     });
     this.add('ProxyQueryResponseLatency', {
       // QueryDatabaseResponseLatency is reported in microseconds.

@@ -225,7 +225,9 @@ CREATE UNIQUE INDEX mv_influencer_metrics_key ON public.mv_influencer_metrics (i
 -- ---------------------------------------------------------------------------------------------
 CREATE TABLE dbops.materialized_views (
   view_name      text PRIMARY KEY CHECK (view_name ~ '^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$'),
-  refresh_order  integer NOT NULL
+  refresh_order  integer NOT NULL,
+  -- A view never refreshed successfully counts its staleness from here, so its alarm can fire.
+  registered_at  timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE dbops.materialized_views IS 'Materialized views the refresh task keeps fresh, refreshed in refresh_order.';
 
@@ -257,7 +259,8 @@ CREATE VIEW dbops.mv_freshness AS
 SELECT r.view_name,
        coalesce(m.ispopulated, false) AS populated,
        last.finished_at AS last_refreshed_at,
-       extract(epoch FROM now() - last.finished_at)::double precision AS staleness_seconds
+       extract(epoch FROM now() - last.finished_at)::double precision AS staleness_seconds,
+       extract(epoch FROM now() - coalesce(last.finished_at, r.registered_at))::double precision AS age_seconds
 FROM dbops.materialized_views r
 LEFT JOIN pg_catalog.pg_matviews m
   ON format('%s.%s', m.schemaname, m.matviewname) = r.view_name
@@ -267,4 +270,5 @@ LEFT JOIN LATERAL (
    ORDER BY l.finished_at DESC LIMIT 1
 ) last ON true;
 COMMENT ON VIEW dbops.mv_freshness IS
-  'Per registered view: populated or not, last successful refresh and its age in seconds (NULL when never refreshed).';
+  'Per registered view: populated or not, last successful refresh, its age in seconds (NULL when never refreshed), '
+  'and age_seconds: since the last success, or since registration when there was none (what the staleness metric publishes).';
