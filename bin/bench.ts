@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { consoleProgress } from '../test/benchmark/lib/progress';
-import { writeResults } from '../test/benchmark/lib/report';
-import { Section, defaultRepoRoot, runBenchmark } from '../test/benchmark/lib/run';
-import { SCALE_NAMES, scaleSpec } from '../test/benchmark/lib/scale';
+import { consoleProgress } from '../benchmark/progress';
+import { writeResults } from '../benchmark/report';
+import { Section, defaultRepoRoot, runBenchmark } from '../benchmark/run';
+import { SCALE_NAMES, scaleSpec } from '../benchmark/scale';
 
 const SECTIONS: Section[] = ['queries', 'ingest', 'queue', 'maintenance', 'bundles'];
 

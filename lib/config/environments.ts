@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import type { Environment as ApplicationEnvironment } from '../../lambdas/app/config';
+import type { Environment as ApplicationEnvironment } from '../../platform-db/config';
 import { MAINTENANCE_TASKS, MaintenanceTaskName } from './managed-objects';
 
 /**

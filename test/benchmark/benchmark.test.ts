@@ -1,10 +1,10 @@
 import { Client } from 'pg';
-import { loadQueryFiles } from '../../lambdas/queries/query-files';
+import { loadQueryFiles } from '../../sql/query-files';
 import { createEmptyDatabase, createTestDatabase, TestDatabase } from '../support/database';
-import { chartOf, markdownReport } from './lib/report';
-import { BenchResult, runBenchmark } from './lib/run';
-import { expectedRowCounts, scaleSpec } from './lib/scale';
-import { ClaimFn, patternClaim, runQueue } from './lib/sections/publishing-queue';
+import { chartOf, markdownReport } from '../../benchmark/report';
+import { BenchResult, runBenchmark } from '../../benchmark/run';
+import { expectedRowCounts, scaleSpec } from '../../benchmark/scale';
+import { ClaimFn, patternClaim, runQueue } from '../../benchmark/sections/publishing-queue';
 
 /**
  * The benchmark harness at tiny scale, inside npm test: it generates what the scale promises,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { QueryAnalyzer } from '../../lambdas/app/analyzer/query-analyzer';
+import { QueryAnalyzer } from '../../platform-db/analyzer/query-analyzer';
 import { MIGRATIONS_DIR } from '../../lambdas/migrate/migration-files';
 import { TestDatabase } from '../support/database';
 
@@ -93,7 +93,7 @@ export interface PrefixDuplicate {
 
 /**
  * Left-prefix duplicates in schema public, by the application library's own check (the
- * QueryAnalyzer, tested on planted cases in test/app): one definition of "redundant" for both.
+ * QueryAnalyzer, tested on planted cases in test/platform-db): one definition of "redundant" for both.
  */
 export async function prefixDuplicates(db: TestDatabase): Promise<PrefixDuplicate[]> {
   const found = await new QueryAnalyzer(db.pool()).duplicateIndexes();

@@ -1,5 +1,5 @@
 import { createTestDatabase, TestDatabase } from '../support/database';
-import { loadQueryFile } from '../../lambdas/queries/query-files';
+import { loadQueryFile } from '../../sql/query-files';
 import { createTenant, insertId, pgError } from './platform-fixtures';
 
 const VIEWS = [

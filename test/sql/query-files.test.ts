@@ -1,4 +1,4 @@
-import { loadQueryFiles, parseQueryFile, QueryFileError } from '../../lambdas/queries/query-files';
+import { loadQueryFiles, parseQueryFile, QueryFileError } from '../../sql/query-files';
 
 const GOOD = `-- name: inbox_peek
 -- description: newest conversations of a workspace

@@ -1,5 +1,5 @@
 import { ClientBase } from 'pg';
-import { QueryFile } from '../../lambdas/queries/query-files';
+import { QueryFile } from '../../sql/query-files';
 
 /** One node of EXPLAIN (FORMAT JSON) output, with the fields the checks read. */
 export interface PlanNode {

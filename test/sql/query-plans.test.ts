@@ -1,6 +1,6 @@
 import { PoolClient } from 'pg';
 import { migrate } from '../../lambdas/migrate/migrator';
-import { loadQueryFiles, QueryFile } from '../../lambdas/queries/query-files';
+import { loadQueryFiles, QueryFile } from '../../sql/query-files';
 import { createEmptyDatabase, TestDatabase } from '../support/database';
 import { seedPlanDataset, settlePlanDataset } from './plan-dataset';
 import { explain, leafPartitions, planFacts, realisticParams } from './query-plan-support';

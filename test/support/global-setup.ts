@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { startEmbeddedServer } from '../../lambdas/embedded/embedded-server';
+import { startEmbeddedServer } from '../../local/embedded-server';
 import { migrate } from '../../lambdas/migrate/migrator';
 import { databaseUrl } from './urls';
 

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import type { EmbeddedServer } from '../../lambdas/embedded/embedded-server';
+import type { EmbeddedServer } from '../../local/embedded-server';
 
 export default async function globalTeardown(): Promise<void> {
   const adminUrl = process.env.DBOPS_TEST_ADMIN_URL;

@@ -1,0 +1,304 @@
+import { cpus, loadavg, totalmem } from 'node:os';
+import path from 'node:path';
+import { Client, Pool } from 'pg';
+import { QueryFile, loadQueryFiles } from '../sql/query-files';
+import { LoadResult, OptimizeResult, applyOptimizations, cloneDatabase, createDatabase, dropDatabase, loadBaseline } from './databases';
+import { anchorNow, countRows } from './generator';
+import { ParamSampler, readDataShape } from './params';
+import { Progress, silentProgress } from './progress';
+import { Rng } from './rng';
+import { ScaleSpec, expectedRowCounts } from './scale';
+import { BundleResult, measureBundles } from './sections/lambda-bundles';
+import { IngestResult, createPkOnlyCopy, indexCount, runIngest } from './sections/ingest';
+import { RefreshUnderReadResult, TaskRunResult, largestBtreeIndex, maintenancePlan, refreshUnderRead, runMaintenanceTask } from './sections/maintenance';
+import { PatternResult, measurePatterns, ratio } from './sections/query-patterns';
+import { QueueResult, patternClaim, runQueue } from './sections/publishing-queue';
+import { BenchServer, ServerFacts, openBenchServer, serverFacts, urlFor, withClient } from './server';
+import { LatencySummary, summarize, timed } from './stats';
+import { TARGETS, TargetCheck, check } from './targets';
+
+/** Everything one benchmark run measured; bench-results/<run>.json holds it verbatim. */
+export interface BenchResult {
+  meta: {
+    startedAt: string;
+    finishedAt: string;
+    durationMs: number;
+    scale: ScaleSpec;
+    seed: number;
+    anchor: string;
+    machine: { cpus: number; cpuModel: string; memoryBytes: number; platform: string; node: string };
+    /** 1-minute load average at the start and the end: other work on the box inflates the tails. */
+    loadAverage: { start: number; end: number };
+    postgres: ServerFacts;
+    server: 'embedded' | 'external';
+    durabilityNote: string;
+    sectionsSkipped: string[];
+  };
+  data: {
+    expected: Record<string, number>;
+    baseline: Record<string, number>;
+    optimized: Record<string, number>;
+    load: LoadResult['timings'] & { foreignKeyChecks: boolean; cloneMs: number; optimize: OptimizeResult; initialViewFillMs: number };
+  };
+  queries: PatternResult[];
+  views: { pattern: string; view: string; viewP95Ms: number; liveP95Ms: number; liveExecutions: number; pkPointSelectP95Ms: number; speedupP95: number }[];
+  pkPointSelect: LatencySummary;
+  ingest: { results: IngestResult[]; indexWriteCost: number | null };
+  queue: { optimized: QueueResult; baseline: QueueResult | null; batchSize: number } | null;
+  maintenance: { tasks: TaskRunResult[]; refreshUnderRead: RefreshUnderReadResult | null } | null;
+  bundles: { target: string; nodeVersion: string; bundles: BundleResult[] } | null;
+  targets: TargetCheck[];
+}
+
+export type Section = 'queries' | 'ingest' | 'queue' | 'maintenance' | 'bundles';
+
+export interface RunOptions {
+  spec: ScaleSpec;
+  seed: number;
+  repoRoot: string;
+  /** Use this server instead of an embedded one (needs CREATE DATABASE). */
+  databaseUrl?: string;
+  /** Reuse an already-open server (the jest harness). */
+  server?: BenchServer;
+  /**
+   * Database factories, for callers that must create their databases themselves (jest's
+   * createEmptyDatabase). Default: two databases on the server, the optimized one a template copy.
+   */
+  databases?: { baselineUrl: string; optimizedUrl: string; loadOptimizedSeparately: true };
+  skip?: Section[];
+  progress?: Progress;
+  skipForeignKeyChecks?: boolean;
+  /** Keep the benchmark databases afterwards (an external server). */
+  keepDatabases?: boolean;
+  queries?: QueryFile[];
+}
+
+const PK_POINT_SQL = `SELECT id, workspace_id, status, scheduled_at FROM public.posts WHERE id = $1`;
+
+export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
+  const progress = options.progress ?? silentProgress;
+  const started = new Date();
+  const loadAtStart = loadavg()[0];
+  const spec = options.spec;
+  const skip = new Set(options.skip ?? []);
+  const anchor = anchorNow(started);
+  const queries = options.queries ?? loadQueryFiles();
+  const server = options.server ?? (await openBenchServer({ databaseUrl: options.databaseUrl, log: progress.log }));
+  const suffix = `${spec.name}_${process.pid}`;
+  const names = { baseline: `bench_baseline_${suffix}`, optimized: `bench_optimized_${suffix}` };
+  const ownDatabases = !options.databases;
+  try {
+    // --- data -------------------------------------------------------------------------------
+    progress.log(`generating ${spec.name} data (seed ${options.seed}, anchor ${anchor.toISOString()})`);
+    const baselineUrl = options.databases?.baselineUrl ?? (await createDatabase(server.adminUrl, names.baseline));
+    const load = await loadBaseline({ url: baselineUrl, spec, seed: options.seed, anchor, progress, skipForeignKeyChecks: options.skipForeignKeyChecks });
+    let optimizedUrl: string;
+    let cloneMs = 0;
+    if (options.databases) {
+      optimizedUrl = options.databases.optimizedUrl;
+      const t = Date.now();
+      await loadBaseline({ url: optimizedUrl, spec, seed: options.seed, anchor, skipForeignKeyChecks: options.skipForeignKeyChecks });
+      cloneMs = Date.now() - t;
+    } else {
+      progress.log('copying the loaded baseline into the optimized database (CREATE DATABASE ... TEMPLATE)');
+      cloneMs = await cloneDatabase(server.adminUrl, names.baseline, names.optimized);
+      optimizedUrl = urlFor(server.adminUrl, names.optimized);
+    }
+    progress.log('applying migrations 030+ to the optimized database (index builds on loaded tables)');
+    const optimize = await applyOptimizations(optimizedUrl);
+    const fillPool = new Pool({ connectionString: optimizedUrl, max: 2 });
+    const initialFill = await runMaintenanceTask(fillPool, { task: 'refresh-materialized-views', options: {}, note: 'initial fill' });
+    if (initialFill.status !== 'succeeded') throw new Error(`initial view refresh failed: ${initialFill.reason}`);
+    // Autovacuum would analyze the freshly filled views soon after; do it now so their reads are planned on statistics.
+    await fillPool.query(`DO $$ DECLARE v text; BEGIN FOR v IN SELECT view_name FROM dbops.materialized_views LOOP EXECUTE format('ANALYZE %s', to_regclass(v)); END LOOP; END $$`);
+    await fillPool.end();
+
+    const expected = expectedRowCounts(spec);
+    const counts = {
+      baseline: await withClient(baselineUrl, (c) => countRows(c, Object.keys(expected))),
+      optimized: await withClient(optimizedUrl, (c) => countRows(c, Object.keys(expected))),
+    };
+
+    const optimizedClient = new Client({ connectionString: optimizedUrl, application_name: 'dbops:bench-optimized' });
+    const baselineClient = new Client({ connectionString: baselineUrl, application_name: 'dbops:bench-baseline' });
+    await Promise.all([optimizedClient.connect(), baselineClient.connect()]);
+    let queryResults: PatternResult[] = [];
+    let pkPointSelect = summarize([]);
+    let sampler: ParamSampler;
+    const sectionsSkipped: string[] = [...skip];
+    try {
+      for (const c of [optimizedClient, baselineClient]) await c.query(`SET statement_timeout = '120s'`);
+      const shape = await readDataShape(optimizedClient, anchor);
+      sampler = new ParamSampler(shape, new Rng(options.seed));
+
+      // --- 1. query patterns and 2. view reads ----------------------------------------------
+      if (!skip.has('queries')) {
+        const step = progress.step('query patterns', queries.length);
+        queryResults = await measurePatterns(queries, { optimized: optimizedClient, baseline: baselineClient }, sampler, {
+          executions: spec.queryExecutions,
+          warmup: Math.min(10, Math.max(2, Math.floor(spec.queryExecutions / 20))),
+          baselineBudgetMs: spec.baselinePatternBudgetMs,
+          baselineMinExecutions: Math.min(spec.queryExecutions, spec.baselineMinExecutions),
+          onPattern: (name, done, total) => {
+            if (done > 0) step.advance(1);
+            progress.log(`  pattern ${done + 1}/${total}: ${name}`);
+          },
+        });
+        step.done();
+        const ids = Array.from({ length: spec.queryExecutions + 10 }, (_, i) => 1 + ((i * 7919 + options.seed) % spec.posts));
+        const pk: number[] = [];
+        for (const [i, id] of ids.entries()) {
+          const { ms } = await timed(() => optimizedClient.query(PK_POINT_SQL, [id]));
+          if (i >= 10) pk.push(ms);
+        }
+        pkPointSelect = summarize(pk);
+      }
+    } finally {
+      await Promise.all([optimizedClient.end(), baselineClient.end()]);
+    }
+    const views = queryResults
+      .filter((q) => q.view)
+      .map((q) => ({
+        pattern: q.name,
+        view: q.view as string,
+        viewP95Ms: q.optimized.p95Ms,
+        liveP95Ms: q.baseline.p95Ms,
+        liveExecutions: q.baseline.count,
+        pkPointSelectP95Ms: pkPointSelect.p95Ms,
+        speedupP95: q.speedupP95,
+      }));
+
+    // --- 3. ingest ------------------------------------------------------------------------------
+    let ingest: BenchResult['ingest'] = { results: [], indexWriteCost: null };
+    if (!skip.has('ingest')) {
+      const step = progress.step('ingest', 3);
+      const pkOnly = await withClient(optimizedUrl, async (c) => ({ table: await createPkOnlyCopy(c, 'bench_mentions_pk_only'), all: await indexCount(c, 'public.listening_mentions') }));
+      const baselineIndexes = await withClient(baselineUrl, (c) => indexCount(c, 'public.listening_mentions'));
+      const ingestOptions = { rows: spec.ingestRows, batchRows: spec.ingestBatchRows, seed: options.seed, anchor };
+      const results: IngestResult[] = [];
+      for (const target of [
+        { label: 'all indexes (optimized)', url: optimizedUrl, table: 'public.listening_mentions', indexes: pkOnly.all },
+        { label: 'domain keys only (baseline)', url: baselineUrl, table: 'public.listening_mentions', indexes: baselineIndexes },
+        { label: 'primary key only (copy)', url: optimizedUrl, table: pkOnly.table, indexes: 1 },
+      ]) {
+        results.push(await runIngest(target, ingestOptions));
+        step.advance(1);
+      }
+      step.done();
+      await withClient(optimizedUrl, (c) => c.query(`DROP TABLE ${pkOnly.table}`));
+      ingest = { results, indexWriteCost: ratio(results[2].rowsPerSecond, results[0].rowsPerSecond) };
+    }
+
+    // --- 4. publishing queue -------------------------------------------------------------------
+    let queue: BenchResult['queue'] = null;
+    const claimQuery = queries.find((q) => q.name === 'scheduled_post_claim');
+    if (!skip.has('queue') && claimQuery) {
+      const step = progress.step('publishing queue', 2);
+      const claim = patternClaim(claimQuery.sql, anchor, spec.queueBatchSize);
+      const optimizedQueue = await runQueue({ url: optimizedUrl, workers: spec.queueWorkers, claim, dueBefore: anchor });
+      step.advance(1);
+      const baselineQueue = await runQueue({
+        url: baselineUrl,
+        workers: spec.queueWorkers,
+        claim,
+        dueBefore: anchor,
+        timeLimitMs: spec.baselinePatternBudgetMs,
+      });
+      step.done();
+      queue = { optimized: optimizedQueue, baseline: baselineQueue, batchSize: spec.queueBatchSize };
+    } else if (!claimQuery) {
+      sectionsSkipped.push('queue (no sql/queries/scheduled_post_claim.sql)');
+    }
+
+    // --- 5. maintenance ------------------------------------------------------------------------
+    let maintenance: BenchResult['maintenance'] = null;
+    if (!skip.has('maintenance')) {
+      const pool = new Pool({ connectionString: optimizedUrl, max: 2 });
+      try {
+        const viewReads = queries.filter((q) => /\bpublic\.mv_/.test(q.sql));
+        const step = progress.step('maintenance tasks', 1);
+        const refresh = viewReads.length ? await refreshUnderRead(pool, optimizedUrl, viewReads, sampler!, 200) : null;
+        const largest = await withClient(optimizedUrl, largestBtreeIndex);
+        const tasks: TaskRunResult[] = [];
+        for (const run of maintenancePlan(largest)) tasks.push(await runMaintenanceTask(pool, run));
+        step.done();
+        maintenance = { tasks, refreshUnderRead: refresh };
+      } finally {
+        await pool.end();
+      }
+    }
+
+    // --- 6. bundles ----------------------------------------------------------------------------
+    let bundles: BenchResult['bundles'] = null;
+    if (!skip.has('bundles')) {
+      const step = progress.step('lambda bundles', 1);
+      bundles = await measureBundles(options.repoRoot);
+      step.done();
+    }
+
+    const facts = await serverFacts(optimizedUrl);
+    const finished = new Date();
+    const result: BenchResult = {
+      meta: {
+        startedAt: started.toISOString(),
+        finishedAt: finished.toISOString(),
+        durationMs: finished.getTime() - started.getTime(),
+        scale: spec,
+        seed: options.seed,
+        anchor: anchor.toISOString(),
+        machine: {
+          cpus: cpus().length,
+          cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+          memoryBytes: totalmem(),
+          platform: `${process.platform} ${process.arch}`,
+          node: process.versions.node,
+        },
+        loadAverage: { start: Math.round(loadAtStart * 100) / 100, end: Math.round(loadavg()[0] * 100) / 100 },
+        postgres: facts,
+        server: server.embedded ? 'embedded' : 'external',
+        durabilityNote:
+          facts.settings.fsync === 'on' && facts.settings.synchronous_commit === 'on'
+            ? 'fsync and synchronous_commit on: every ingest batch and every claim/complete commit waits for its WAL flush. Only the data generator sets synchronous_commit = off in its own sessions.'
+            : `fsync=${facts.settings.fsync}, synchronous_commit=${facts.settings.synchronous_commit}: commits do not wait for durable storage, so ingest and queue rates are optimistic.`,
+        sectionsSkipped,
+      },
+      data: {
+        expected,
+        baseline: counts.baseline,
+        optimized: counts.optimized,
+        load: { ...load.timings, foreignKeyChecks: load.generation.foreignKeyChecks, cloneMs, optimize, initialViewFillMs: initialFill.durationMs },
+      },
+      queries: queryResults,
+      views,
+      pkPointSelect,
+      ingest,
+      queue,
+      maintenance,
+      bundles,
+      targets: [],
+    };
+    result.targets = targetChecks(result);
+    return result;
+  } finally {
+    if (ownDatabases && !options.keepDatabases) {
+      await dropDatabase(server.adminUrl, names.optimized).catch(() => undefined);
+      await dropDatabase(server.adminUrl, names.baseline).catch(() => undefined);
+    }
+    if (!options.server) await server.stop();
+  }
+}
+
+export function targetChecks(result: BenchResult): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const q of result.queries) {
+    checks.push(check(q.view ? TARGETS.viewReadP95 : TARGETS.queryP95, q.name, q.optimized.p95Ms));
+  }
+  if (result.queue) checks.push(check(TARGETS.scheduledPosts, `${result.queue.optimized.workers} workers, batch ${result.queue.batchSize}`, result.queue.optimized.claimsPerSecond));
+  const all = result.ingest.results[0];
+  if (all) checks.push(check(TARGETS.mentionIngest, `${all.batchRows}-row batches, 1 writer`, all.rowsPerSecond));
+  return checks;
+}
+
+export function defaultRepoRoot(): string {
+  return path.resolve(__dirname, '..');
+}

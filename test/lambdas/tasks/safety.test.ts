@@ -1,0 +1,120 @@
+import { Client } from 'pg';
+import { createTestDatabase, TestDatabase } from '../../support/database';
+import { harness, TaskHarness, waitFor } from './helpers';
+
+/** Live-database safety: short lock waits, no queueing ahead of application queries, no overlap. */
+describe('safety on a live database', () => {
+  let db: TestDatabase;
+  let h: TaskHarness;
+  let holder: Client;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    h = harness(db);
+  });
+  afterAll(() => db.drop());
+
+  beforeEach(async () => {
+    // A long-running application transaction that has read the partitioned table.
+    holder = new Client({ connectionString: db.url, application_name: 'app-report' });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('SELECT count(*) FROM public.listening_mentions');
+  });
+  afterEach(async () => {
+    await holder.query('ROLLBACK').catch(() => undefined);
+    await holder.end();
+  });
+
+  it('DDL gives up within lock_timeout, reports the lock failure, and an application query is not stuck behind it', async () => {
+    const run = h.run({ task: 'create-partitions', table: 'public.listening_mentions', monthsAhead: 8, lockTimeoutMs: 300 });
+    // Once the task's DDL is queued for its ACCESS EXCLUSIVE lock, an application reader arrives.
+    await waitFor(async () => {
+      const rows = await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'dbops:create-partitions' AND wait_event_type = 'Lock'`);
+      return rows.length ? true : undefined;
+    }, 'the DDL to wait for its lock');
+    const app = new Client({ connectionString: db.url, application_name: 'app-query' });
+    await app.connect();
+    try {
+      const appQuery = app.query('SELECT count(*) AS n FROM public.listening_mentions');
+      const result = await run;
+      expect(result.status).toBe('failed');
+      expect(result.reason).toMatch(/lock/i);
+      expect(result.failures[0].error).toMatch(/gave up after 2 attempts to take a lock/);
+      expect(result.remaining).toEqual([]);
+      // The reader completes (it is never behind a DDL that waits forever).
+      const { rows } = await appQuery;
+      expect(Number(rows[0].n)).toBeGreaterThanOrEqual(0);
+      expect(h.sink.values('TaskFailure', { Task: 'create-partitions' }).at(-1)).toBe(1);
+    } finally {
+      await app.end();
+    }
+    // Nothing was created while the lock was busy; once it is free the same run succeeds.
+    await holder.query('ROLLBACK');
+    const retry = await h.run({ task: 'create-partitions', table: 'public.listening_mentions', monthsAhead: 8 });
+    expect(retry.status).toBe('succeeded');
+    expect(retry.summary.partitionsCreated).toBeGreaterThan(0);
+  });
+
+  it('two overlapping runs: the second is skipped, not failed, and the first completes', async () => {
+    const first = h.run({ task: 'create-partitions', table: 'public.listening_mentions', monthsAhead: 10, lockTimeoutMs: 30_000 });
+    await waitFor(async () => {
+      const rows = await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'dbops:create-partitions' AND wait_event_type = 'Lock'`);
+      return rows.length ? true : undefined;
+    }, 'the first run to be busy');
+    const second = await h.run({ task: 'create-partitions', table: 'public.listening_mentions', monthsAhead: 10 });
+    expect(second.status).toBe('skipped');
+    expect(second.reason).toMatch(/advisory lock dbops:create-partitions/);
+    expect(h.sink.values('TaskSkipped', { Task: 'create-partitions' }).at(-1)).toBe(1);
+    expect(h.sink.values('TaskFailure', { Task: 'create-partitions' }).at(-1)).toBe(0);
+
+    await holder.query('ROLLBACK');
+    const done = await first;
+    expect(done.status).toBe('succeeded');
+    expect((done.summary.headroomMonths as Record<string, number>)['public.listening_mentions']).toBe(10);
+    // The lock is released afterwards: a later run is not skipped.
+    expect((await h.run({ task: 'create-partitions', table: 'public.listening_mentions' })).status).toBe('succeeded');
+  });
+
+  it('a different task is not blocked by another task holding its own advisory lock', async () => {
+    const other = new Client({ connectionString: db.url });
+    await other.connect();
+    try {
+      await other.query(`SELECT pg_advisory_lock(hashtext('dbops:vacuum-analyze'))`);
+      expect((await h.run({ task: 'vacuum-analyze', table: 'public.posts' })).status).toBe('skipped');
+      expect((await h.run({ task: 'update-statistics', table: 'public.posts' })).status).toBe('succeeded');
+    } finally {
+      await other.end();
+    }
+  });
+});
+
+describe('time budget on a live database', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    // A view that takes far longer than the budget, first in refresh order.
+    await db.query(`CREATE MATERIALIZED VIEW public.mv_slow AS SELECT 1 AS id FROM pg_sleep(20) WITH NO DATA`);
+    await db.query(`CREATE UNIQUE INDEX mv_slow_key ON public.mv_slow (id)`);
+    await db.query(`INSERT INTO dbops.materialized_views (view_name, refresh_order) VALUES ('public.mv_slow', 1)`);
+  });
+  afterAll(() => db.drop());
+
+  it('a statement cut at the end of the budget is left for the next run, logged, and nothing else is started', async () => {
+    const h = harness(db);
+    // 16 s left in the Lambda = a 1 s budget; the refresh's statement_timeout stops it at the 5 s floor.
+    const result = await h.run({ task: 'refresh-materialized-views' }, { lambdaRemainingMs: 16_000 });
+    expect(result.status).toBe('succeeded');
+    expect(result.failures).toEqual([]);
+    expect(result.summary.refreshed).toEqual([]);
+    const registry = await db.query<{ view_name: string }>(`SELECT view_name FROM dbops.materialized_views ORDER BY refresh_order`);
+    expect(result.remaining).toEqual(registry.map((r) => r.view_name));
+    const [log] = await db.query<{ succeeded: boolean; error: string }>(`SELECT succeeded, error FROM dbops.mv_refresh_log WHERE view_name = 'public.mv_slow'`);
+    expect(log.succeeded).toBe(false);
+    expect(log.error).toMatch(/statement timeout/);
+    // Nothing half-done: the view is still unpopulated, no other view was touched.
+    const [{ ispopulated }] = await db.query<{ ispopulated: boolean }>(`SELECT ispopulated FROM pg_matviews WHERE matviewname = 'mv_slow'`);
+    expect(ispopulated).toBe(false);
+    expect((await db.query(`SELECT 1 FROM dbops.mv_refresh_log WHERE view_name <> 'public.mv_slow'`)).length).toBe(0);
+  });
+});
