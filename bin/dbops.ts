@@ -7,7 +7,7 @@ import { loadConfig, DbopsConfig } from '../lambdas/db/env-config';
 import { seedDemo, seedSteps } from '../local/demo-seed';
 import { createExecutor } from '../lambdas/db/pool-from-env';
 import { startEmbeddedServer } from '../local/embedded-server';
-import { collectHealth, healthRows } from '../lambdas/health/report';
+import { collectHealth, healthRows } from '../lambdas/checks/health';
 import { CloudWatchSink } from '../lambdas/metrics/cloudwatch-sink';
 import { ConsoleSink, MemorySink, MetricSink } from '../lambdas/metrics/sink';
 import { migrate } from '../lambdas/migrate/migrator';
@@ -179,7 +179,7 @@ export function buildProgram(): Command {
       const executor = await createExecutor(config);
       try {
         const report = await executor.withSession((session) => collectHealth(session), { applicationName: 'dbops:health' });
-        console.log(opts.json ? JSON.stringify(report, null, 2) : formatTable(healthRows(report)));
+        console.log(opts.json ? JSON.stringify(report, null, 2) : formatTable(healthRows(report).map((r) => ({ ...r }))));
       } finally {
         await executor.close();
       }

@@ -1,3 +1,16 @@
+import { cacheHitCheck } from '../checks/cache-hit';
+import { connectionsCheck } from '../checks/connections';
+import { deadTuplesCheck } from '../checks/dead-tuples';
+import { invalidIndexesCheck } from '../checks/invalid-indexes';
+import { longQueriesCheck } from '../checks/long-queries';
+import { viewStalenessCheck } from '../checks/mv-staleness';
+import { partitionsCheck } from '../checks/partitions';
+import { replicaLagCheck } from '../checks/replica-lag';
+import { slowestStatementCheck } from '../checks/slow-queries';
+import { tableBloatCheck } from '../checks/table-bloat';
+import { transactionIdAgeCheck } from '../checks/transaction-id-age';
+import { unusedIndexesCheck } from '../checks/unused-indexes';
+
 /**
  * The one catalog of custom metrics. The tasks publish by these definitions and the CDK alarms
  * and dashboard read them, so a name or unit can never drift between producer and consumer.
@@ -31,7 +44,7 @@ export const METRICS = {
   deadTuplePercent: metric('DeadTuplePercent', 'Percent', ['Environment', 'Table'], 'Dead-tuple share of one table'),
   estimatedTableBloat: metric('EstimatedTableBloatBytes', 'Bytes', ENV, 'Estimated wasted bytes over all user tables'),
   tableBloat: metric('TableBloatBytes', 'Bytes', ['Environment', 'Table'], 'Estimated wasted bytes of one table'),
-  unusedIndexCount: metric('UnusedIndexCount', 'Count', ENV, 'Non-unique indexes with no scans since statistics reset'),
+  unusedIndexCount: metric('UnusedIndexCount', 'Count', ENV, 'Indexes with no scans since statistics reset, constraint-enforcing ones left out'),
   invalidIndexCount: metric('InvalidIndexCount', 'Count', ENV, 'Indexes left INVALID by a failed concurrent build'),
   viewStaleness: metric('MaterializedViewStaleness', 'Seconds', ['Environment', 'View'], 'Seconds since the last successful refresh of a view'),
   maxViewStaleness: metric('MaxMaterializedViewStaleness', 'Seconds', ENV, 'Stalest managed materialized view'),
@@ -63,3 +76,24 @@ export const METRICS = {
 } as const satisfies Record<string, MetricDefinition>;
 
 export type MetricKey = keyof typeof METRICS;
+
+/**
+ * The checks the health-check task (and `dbops health`) runs, in this order, each publishing its
+ * metrics above. Here rather than in lambdas/checks/ so that a new health metric is its check file,
+ * its entry in this file and its test. Check files import only types from lambdas/metrics, so this
+ * import cannot become a cycle.
+ */
+export const HEALTH_CHECKS = [
+  connectionsCheck,
+  cacheHitCheck,
+  deadTuplesCheck,
+  tableBloatCheck,
+  unusedIndexesCheck,
+  invalidIndexesCheck,
+  transactionIdAgeCheck,
+  longQueriesCheck,
+  replicaLagCheck,
+  slowestStatementCheck,
+  viewStalenessCheck,
+  partitionsCheck,
+] as const;

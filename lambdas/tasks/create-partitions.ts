@@ -1,4 +1,5 @@
-import { partitionMetrics, partitionStatus } from '../health/partitions';
+import { toData } from '../checks/health';
+import { partitionMetrics, partitionStatus } from '../checks/partitions';
 import { QUALIFIED_NAME, eachWithinBudget, requireManaged } from './shared';
 import { defineTask } from './types';
 
@@ -48,7 +49,7 @@ export const createPartitions = defineTask({
         defaultPartitionRows: Object.fromEntries(status.map((s) => [s.table, s.defaultRows])),
         ...(ctx.dryRun ? { dryRun: 'nothing created; status only' } : {}),
       },
-      metrics: partitionMetrics(status),
+      metrics: toData(partitionMetrics(status)),
       remaining,
       failures,
     };

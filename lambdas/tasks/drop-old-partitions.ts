@@ -1,4 +1,5 @@
-import { partitionMetrics, partitionStatus } from '../health/partitions';
+import { toData } from '../checks/health';
+import { partitionMetrics, partitionStatus } from '../checks/partitions';
 import { QUALIFIED_NAME, eachWithinBudget, requireManaged } from './shared';
 import { defineTask } from './types';
 
@@ -38,7 +39,7 @@ export const dropOldPartitions = defineTask({
         dropped: listed.filter((p) => p.dropped).map((p) => `${p.table}: ${p.partition}`),
         ...(ctx.dryRun ? { wouldDrop: listed.map((p) => `${p.table}: ${p.partition}`) } : {}),
       },
-      metrics: partitionMetrics(status),
+      metrics: toData(partitionMetrics(status)),
       remaining,
       failures,
     };

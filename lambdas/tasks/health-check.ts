@@ -1,4 +1,4 @@
-import { collectHealth, healthMetrics } from '../health/report';
+import { collectHealth, healthMetrics, healthSummary } from '../checks/health';
 import { defineTask } from './types';
 
 export const healthCheck = defineTask({
@@ -12,24 +12,6 @@ export const healthCheck = defineTask({
   },
   async run(ctx, options) {
     const report = await collectHealth(ctx.reader, options);
-    return {
-      summary: {
-        connectionUtilizationPercent: report.connections.percent,
-        cacheHitPercent: report.cacheHit.tablePercent,
-        indexCacheHitPercent: report.cacheHit.indexPercent,
-        maxDeadTuplePercent: report.maxDeadTuplePercent,
-        worstDeadTupleTables: report.deadTuples.slice(0, 5),
-        estimatedTableBloatBytes: report.estimatedTableBloatBytes,
-        unusedIndexCount: report.unusedIndexes.length,
-        invalidIndexes: report.invalidIndexes.map((i) => i.index),
-        views: report.views ?? 'dbops.mv_freshness not installed',
-        partitions: report.partitions ?? 'dbops.partition_status not installed',
-        replicaLag: report.replicaLag,
-        transactionIdAge: report.transactionIdAge,
-        longRunningQueries: report.longQueries.length,
-        longestQuerySeconds: report.longestQuerySeconds,
-      },
-      metrics: healthMetrics(report),
-    };
+    return { summary: healthSummary(report), metrics: healthMetrics(report) };
   },
 });

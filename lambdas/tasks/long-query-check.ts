@@ -1,4 +1,4 @@
-import { longQueries } from '../health/long-queries';
+import { longQueries } from '../checks/long-queries';
 import { datum } from '../metrics/datum';
 import { defineTask } from './types';
 

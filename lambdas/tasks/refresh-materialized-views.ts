@@ -1,5 +1,6 @@
 import { quoteQualified } from '../db/session-settings';
-import { stalenessMetrics, viewStaleness } from '../health/mv-staleness';
+import { toData } from '../checks/health';
+import { stalenessMetrics, viewStaleness } from '../checks/mv-staleness';
 import { MetricDatum, datum } from '../metrics/datum';
 import { errorText } from './context';
 import { QUALIFIED_NAME, eachWithinBudget, requireManaged } from './shared';
@@ -64,7 +65,7 @@ export const refreshMaterializedViews = defineTask({
       metrics.push(datum('viewRefreshDuration', result.durationMs, { View: v.view_name }));
     });
     const freshness = (await viewStaleness(ctx.reader)) ?? [];
-    metrics.push(...stalenessMetrics(freshness));
+    metrics.push(...toData(stalenessMetrics(freshness)));
     const warnings = ctx.driver === 'data-api' ? ['Data API: a refresh longer than 45 s is cut off (and rolled back); use DBOPS_DRIVER=pg for large views'] : [];
     return {
       summary: {

@@ -1,6 +1,6 @@
 import { quoteQualified } from '../db/session-settings';
-import { IndexBloat, indexBloat } from '../health/index-bloat';
-import { invalidIndexes } from '../health/invalid-indexes';
+import { IndexBloat, indexBloat } from '../checks/index-bloat';
+import { invalidIndexes } from '../checks/invalid-indexes';
 import { QUALIFIED_NAME, eachWithinBudget, qualify } from './shared';
 import { TaskContext, defineTask } from './types';
 
@@ -47,9 +47,9 @@ export const reindex = defineTask({
     if (!ctx.dryRun) {
       // A copy that another session's REINDEX is still building holds its table's lock, so the
       // drop times out (reported) instead of interfering.
-      ({ failures: leftoverFailures } = await eachWithinBudget(ctx, leftovers, (l) => l.index, async (leftover) => {
-        await dropIndexConcurrently(ctx, leftover.index);
-        droppedLeftovers.push(leftover.index);
+      ({ failures: leftoverFailures } = await eachWithinBudget(ctx, leftovers, (l) => l.qualifiedName, async (leftover) => {
+        await dropIndexConcurrently(ctx, leftover.qualifiedName);
+        droppedLeftovers.push(leftover.qualifiedName);
       }));
     }
 
@@ -68,7 +68,7 @@ export const reindex = defineTask({
     ctx.progress.rebuilt = rebuilt;
     if (ctx.dryRun) {
       return {
-        summary: { method, wouldDropLeftovers: leftovers.map((l) => l.index), wouldRebuild: candidates.map(brief) },
+        summary: { method, wouldDropLeftovers: leftovers.map((l) => l.qualifiedName), wouldRebuild: candidates.map(brief) },
         metrics: [],
       };
     }

@@ -1,29 +1,37 @@
 import type { Pool } from 'pg';
-import { duplicateIndexes, DuplicateIndex } from './checks/duplicate-indexes';
-import { explainQuery, ExplainOptions, ExplainPlan } from './checks/explain';
-import { getIndexStats, IndexStats } from './checks/index-stats';
-import { invalidIndexes, InvalidIndex } from './checks/invalid-indexes';
-import { missingIndexHints, MissingIndexHint, MissingIndexOptions } from './checks/missing-index-hints';
-import { sequencesNearOverflow, SequenceNearOverflow } from './checks/sequence-overflow';
-import { getSlowQueries, SlowQuery } from './checks/slow-queries';
-import { getTableStats, TableStats } from './checks/table-stats';
-import { transactionIdWraparound, WraparoundReport } from './checks/transaction-wraparound';
-import { unusedIndexes, UnusedIndex } from './checks/unused-indexes';
+import { fromPg, Queryable } from '../../lambdas/checks/queryable';
+import { duplicateIndexes, DuplicateIndex } from '../../lambdas/checks/duplicate-indexes';
+import { explainQuery, ExplainOptions, ExplainPlan } from '../../lambdas/checks/explain';
+import { getIndexStats, IndexStats } from '../../lambdas/checks/index-stats';
+import { invalidIndexes, InvalidIndex } from '../../lambdas/checks/invalid-indexes';
+import { missingIndexHints, MissingIndexHint, MissingIndexOptions } from '../../lambdas/checks/missing-index-hints';
+import { sequencesNearOverflow, SequenceNearOverflow } from '../../lambdas/checks/sequence-overflow';
+import { getSlowQueries, SlowQuery } from '../../lambdas/checks/slow-queries';
+import { getTableStats, TableStats } from '../../lambdas/checks/table-stats';
+import { transactionIdWraparound, WraparoundReport } from '../../lambdas/checks/transaction-id-age';
+import { unusedIndexes, UnusedIndex } from '../../lambdas/checks/unused-indexes';
 
-/** PgHero-style diagnostics over one pool. Each method is a thin call to its check in ./checks. */
+/**
+ * PgHero-style diagnostics over one pool. Each method is a thin call to its check in lambdas/checks,
+ * the library the health-check task and `dbops health` use too.
+ */
 export class QueryAnalyzer {
-  constructor(private readonly pool: Pool) {}
+  private readonly db: Queryable;
+
+  constructor(private readonly pool: Pool) {
+    this.db = fromPg(pool);
+  }
 
   getSlowQueries(thresholdMs = 1000, limit?: number): Promise<SlowQuery[]> {
-    return getSlowQueries(this.pool, thresholdMs, limit);
+    return getSlowQueries(this.db, thresholdMs, limit);
   }
 
   getTableStats(table: string): Promise<TableStats> {
-    return getTableStats(this.pool, table);
+    return getTableStats(this.db, table);
   }
 
   getIndexStats(table: string): Promise<IndexStats[]> {
-    return getIndexStats(this.pool, table);
+    return getIndexStats(this.db, table);
   }
 
   explainQuery(sql: string, options?: ExplainOptions): Promise<ExplainPlan> {
@@ -31,26 +39,26 @@ export class QueryAnalyzer {
   }
 
   unusedIndexes(): Promise<UnusedIndex[]> {
-    return unusedIndexes(this.pool);
+    return unusedIndexes(this.db);
   }
 
   duplicateIndexes(): Promise<DuplicateIndex[]> {
-    return duplicateIndexes(this.pool);
+    return duplicateIndexes(this.db);
   }
 
   invalidIndexes(): Promise<InvalidIndex[]> {
-    return invalidIndexes(this.pool);
+    return invalidIndexes(this.db);
   }
 
   missingIndexHints(options?: MissingIndexOptions): Promise<MissingIndexHint[]> {
-    return missingIndexHints(this.pool, options);
+    return missingIndexHints(this.db, options);
   }
 
   sequencesNearOverflow(thresholdPercent?: number): Promise<SequenceNearOverflow[]> {
-    return sequencesNearOverflow(this.pool, thresholdPercent);
+    return sequencesNearOverflow(this.db, thresholdPercent);
   }
 
   transactionIdWraparound(): Promise<WraparoundReport> {
-    return transactionIdWraparound(this.pool);
+    return transactionIdWraparound(this.db);
   }
 }

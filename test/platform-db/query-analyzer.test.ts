@@ -1,8 +1,7 @@
 import { Client } from 'pg';
 import { QueryAnalyzer } from '../../platform-db/analyzer/query-analyzer';
-import { AnalyzerError, ExtensionMissingError } from '../../platform-db/analyzer/errors';
-import { assertSingleSelect } from '../../platform-db/analyzer/statement-guard';
-import { WRAPAROUND_LIMIT } from '../../platform-db/analyzer/checks/transaction-wraparound';
+import { AnalyzerError, ExtensionMissingError, assertSingleSelect } from '../../platform-db';
+import { WRAPAROUND_LIMIT } from '../../lambdas/checks/transaction-id-age';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { waitFor } from './support';
 

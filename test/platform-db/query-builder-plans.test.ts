@@ -1,4 +1,4 @@
-import { explainQuery, indexesUsed } from '../../platform-db/analyzer/checks/explain';
+import { explainQuery, indexesUsed } from '../../lambdas/checks/explain';
 import { cursorPaginate, KeysetQuery } from '../../platform-db/pagination';
 import { QueryBuilder, SqlFragment } from '../../platform-db/query-builder';
 import { createTestDatabase, TestDatabase } from '../support/database';

@@ -1,5 +1,5 @@
 import { PgExecutor } from '../../../lambdas/db/pg-executor';
-import { tableBloat } from '../../../lambdas/health/table-bloat';
+import { tableBloat } from '../../../lambdas/checks/table-bloat';
 import { MemorySink } from '../../../lambdas/metrics/sink';
 import { runTask } from '../../../lambdas/tasks/runner';
 import { TASK_NAMES } from '../../../lambdas/tasks/types';

@@ -1,4 +1,6 @@
-import type { Queryable } from '../db/executor';
+import { formatBytes } from './format';
+import type { HealthCheck, HealthDatum } from './health';
+import type { Queryable } from './queryable';
 
 /**
  * Estimated wasted bytes per table without any extension: the ioguix / check_postgres estimate,
@@ -62,3 +64,17 @@ export async function tableBloat(db: Queryable): Promise<TableBloat[]> {
   const rows = await db.query<{ table_name: string; real_bytes: string; bloat_bytes: string; bloat_percent: number }>(TABLE_BLOAT_SQL);
   return rows.map((r) => ({ table: r.table_name, realBytes: Number(r.real_bytes), bloatBytes: Number(r.bloat_bytes), bloatPercent: Number(r.bloat_percent) }));
 }
+
+export const tableBloatCheck: HealthCheck<{ tableBloat: TableBloat[]; estimatedTableBloatBytes: number }> = {
+  name: 'table bloat',
+  run: async (db) => {
+    const bloat = await tableBloat(db);
+    return { tableBloat: bloat, estimatedTableBloatBytes: bloat.reduce((sum, b) => sum + b.bloatBytes, 0) };
+  },
+  metrics: (r, o) => [
+    ['estimatedTableBloat', r.estimatedTableBloatBytes],
+    ...r.tableBloat.filter((t) => t.bloatBytes > 0).slice(0, o.maxPerTableMetrics).map((b): HealthDatum => ['tableBloat', b.bloatBytes, { Table: b.table }]),
+  ],
+  summary: (r) => ({ estimatedTableBloatBytes: r.estimatedTableBloatBytes }),
+  rows: (r) => [{ check: 'estimated table bloat', value: formatBytes(r.estimatedTableBloatBytes), detail: r.tableBloat[0]?.table ?? '-' }],
+};

@@ -16,7 +16,7 @@ export async function resolveTable(db: Queryable, table: string): Promise<Resolv
   if (typeof table !== 'string' || !TABLE_NAME.test(table)) {
     throw new AnalyzerError(`table name must be [schema.]table made of letters, digits and _, got ${JSON.stringify(table)}`);
   }
-  const { rows } = await db.query<{ oid: string; schema: string; name: string; relkind: string }>(
+  const rows = await db.query<{ oid: string; schema: string; name: string; relkind: string }>(
     `SELECT c.oid::text AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.oid = to_regclass($1)`,

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
-import { AnalyzerError } from '../errors';
-import { assertSingleSelect, stripTrailingSemicolons } from '../statement-guard';
+import { AnalyzerError } from './errors';
+import { assertSingleSelect, stripTrailingSemicolons } from './statement-guard';
 
 export interface ExplainOptions {
   /** Execute the statement to get real row counts and timings (EXPLAIN ANALYZE, BUFFERS). */

@@ -1,4 +1,5 @@
-import type { Queryable } from '../db/executor';
+import type { HealthCheck } from './health';
+import type { Queryable } from './queryable';
 
 /**
  * Replica lag from aurora_replica_status(), which exists only on Aurora. Vanilla streaming
@@ -23,3 +24,17 @@ export async function replicaLag(db: Queryable): Promise<ReplicaLag> {
   const [row] = await db.query<{ max_lag_ms: number | null; replicas: number }>(REPLICA_LAG_SQL);
   return { available: true, maxLagMs: row.max_lag_ms === null ? null : Number(row.max_lag_ms), replicas: Number(row.replicas) };
 }
+
+export const replicaLagCheck: HealthCheck<{ replicaLag: ReplicaLag }> = {
+  name: 'replica lag',
+  run: async (db) => ({ replicaLag: await replicaLag(db) }),
+  metrics: ({ replicaLag: lag }) => (lag.available && lag.maxLagMs !== null ? [['replicaLag', lag.maxLagMs]] : []),
+  summary: ({ replicaLag: lag }) => ({ replicaLag: lag }),
+  rows: ({ replicaLag: lag }) => [
+    {
+      check: 'replica lag',
+      value: lag.available ? `${lag.maxLagMs ?? 0} ms` : 'n/a',
+      detail: lag.available ? `${lag.replicas} replicas` : 'not Aurora (no aurora_replica_status())',
+    },
+  ],
+};

@@ -1,4 +1,4 @@
-import { num, Queryable } from '../queryable';
+import { num, PgRow, Queryable } from './queryable';
 
 export interface DuplicateIndex {
   schema: string;
@@ -21,7 +21,7 @@ export interface DuplicateIndex {
  * Partitions' copies of a partitioned index are left out (the parent index is reported).
  */
 export async function duplicateIndexes(db: Queryable): Promise<DuplicateIndex[]> {
-  const { rows } = await db.query(
+  const rows = await db.query<PgRow>(
     `WITH idx AS (
        SELECT i.indexrelid, i.indrelid, ic.relam, n.nspname AS schema,
               i.indisunique, i.indisprimary,

@@ -1,5 +1,5 @@
-import { MetricDatum, datum } from '../metrics/datum';
-import type { Queryable } from '../db/executor';
+import type { HealthCheck, HealthDatum } from './health';
+import type { Queryable } from './queryable';
 
 /** Freshness comes from dbops.mv_refresh_log (Postgres itself keeps no refresh time), via dbops.mv_freshness. */
 export const MV_STALENESS_SQL = `
@@ -31,8 +31,21 @@ export async function viewStaleness(db: Queryable): Promise<ViewStaleness[] | un
 }
 
 /** Per-view staleness and the stalest view; a never-refreshed view counts from its registration. */
-export function stalenessMetrics(views: readonly ViewStaleness[]): MetricDatum[] {
-  const data = views.map((v) => datum('viewStaleness', v.ageSeconds, { View: v.view }));
-  if (views.length > 0) data.push(datum('maxViewStaleness', Math.max(...views.map((v) => v.ageSeconds))));
+export function stalenessMetrics(views: readonly ViewStaleness[]): HealthDatum[] {
+  const data = views.map((v): HealthDatum => ['viewStaleness', v.ageSeconds, { View: v.view }]);
+  if (views.length > 0) data.push(['maxViewStaleness', Math.max(...views.map((v) => v.ageSeconds))]);
   return data;
 }
+
+export const viewStalenessCheck: HealthCheck<{ views?: ViewStaleness[] }> = {
+  name: 'view staleness',
+  run: async (db) => ({ views: await viewStaleness(db) }),
+  metrics: (r) => stalenessMetrics(r.views ?? []),
+  summary: (r) => ({ views: r.views ?? 'dbops.mv_freshness not installed' }),
+  rows: (r) =>
+    (r.views ?? []).map((v) => ({
+      check: `staleness ${v.view}`,
+      value: v.stalenessSeconds === null ? 'never refreshed' : `${v.stalenessSeconds.toFixed(0)} s`,
+      detail: v.populated ? 'populated' : 'not populated',
+    })),
+};

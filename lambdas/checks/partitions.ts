@@ -1,5 +1,6 @@
-import { MetricDatum, datum } from '../metrics/datum';
-import type { Queryable } from '../db/executor';
+import { formatBytes } from './format';
+import type { HealthCheck, HealthDatum } from './health';
+import type { Queryable } from './queryable';
 
 /** Partition count, size, headroom and default-partition rows per managed table (dbops.partition_status). */
 export const PARTITIONS_SQL = `
@@ -38,17 +39,30 @@ export async function partitionStatus(db: Queryable): Promise<PartitionStatus[] 
 }
 
 /** Per-table partition metrics plus the two the alarms watch: least headroom, rows in default partitions. */
-export function partitionMetrics(status: readonly PartitionStatus[]): MetricDatum[] {
-  const data: MetricDatum[] = [];
+export function partitionMetrics(status: readonly PartitionStatus[]): HealthDatum[] {
+  const data: HealthDatum[] = [];
   for (const s of status) {
-    data.push(datum('partitionCount', s.partitionCount, { Table: s.table }));
-    data.push(datum('partitionSize', s.totalBytes, { Table: s.table }));
-    data.push(datum('partitionHeadroom', s.headroomMonths, { Table: s.table }));
-    data.push(datum('defaultPartitionRows', s.defaultRows, { Table: s.table }));
+    data.push(['partitionCount', s.partitionCount, { Table: s.table }]);
+    data.push(['partitionSize', s.totalBytes, { Table: s.table }]);
+    data.push(['partitionHeadroom', s.headroomMonths, { Table: s.table }]);
+    data.push(['defaultPartitionRows', s.defaultRows, { Table: s.table }]);
   }
   if (status.length > 0) {
-    data.push(datum('minPartitionHeadroom', Math.min(...status.map((s) => s.headroomMonths))));
-    data.push(datum('totalDefaultPartitionRows', status.reduce((sum, s) => sum + s.defaultRows, 0)));
+    data.push(['minPartitionHeadroom', Math.min(...status.map((s) => s.headroomMonths))]);
+    data.push(['totalDefaultPartitionRows', status.reduce((sum, s) => sum + s.defaultRows, 0)]);
   }
   return data;
 }
+
+export const partitionsCheck: HealthCheck<{ partitions?: PartitionStatus[] }> = {
+  name: 'partitions',
+  run: async (db) => ({ partitions: await partitionStatus(db) }),
+  metrics: (r) => partitionMetrics(r.partitions ?? []),
+  summary: (r) => ({ partitions: r.partitions ?? 'dbops.partition_status not installed' }),
+  rows: (r) =>
+    (r.partitions ?? []).map((p) => ({
+      check: `partitions ${p.table}`,
+      value: `${p.partitionCount} (${formatBytes(p.totalBytes)})`,
+      detail: `headroom ${p.headroomMonths} months, ${p.defaultRows} rows in default`,
+    })),
+};

@@ -1,4 +1,4 @@
-import { num, Queryable } from '../queryable';
+import { num, PgRow, Queryable } from './queryable';
 
 export interface MissingIndexHint {
   schema: string;
@@ -24,7 +24,7 @@ export interface MissingIndexOptions {
 export async function missingIndexHints(db: Queryable, options: MissingIndexOptions = {}): Promise<MissingIndexHint[]> {
   const minRows = options.minRows ?? 10_000;
   const maxUsage = options.maxIndexUsagePercent ?? 95;
-  const { rows } = await db.query(
+  const rows = await db.query<PgRow>(
     `SELECT s.schemaname AS schema, s.relname AS table_name,
             greatest(s.n_live_tup, c.reltuples::bigint) AS estimated_rows,
             s.seq_scan, s.seq_tup_read, coalesce(s.idx_scan, 0) AS idx_scan,

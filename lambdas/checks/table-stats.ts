@@ -1,5 +1,5 @@
-import { num, Queryable } from '../queryable';
-import { resolveTable } from '../relation';
+import { num, PgRow, Queryable } from './queryable';
+import { resolveTable } from './relation';
 
 export interface TableStats {
   schema: string;
@@ -31,7 +31,7 @@ export interface TableStats {
 /** pg_stat_user_tables for one table; a partitioned table is the sum of its leaf partitions. */
 export async function getTableStats(db: Queryable, table: string): Promise<TableStats> {
   const resolved = await resolveTable(db, table);
-  const { rows } = await db.query(
+  const rows = await db.query<PgRow>(
     `SELECT count(*) FILTER (WHERE c.relkind = 'r') AS partitions,
             sum(s.seq_scan) AS seq_scan, sum(s.seq_tup_read) AS seq_tup_read,
             sum(coalesce(s.idx_scan, 0)) AS idx_scan, sum(coalesce(s.idx_tup_fetch, 0)) AS idx_tup_fetch,

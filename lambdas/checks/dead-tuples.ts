@@ -1,4 +1,6 @@
-import type { Queryable } from '../db/executor';
+import { percent } from './format';
+import type { HealthCheck, HealthDatum } from './health';
+import type { Queryable } from './queryable';
 
 /**
  * Dead-tuple share per table, worst first; tiny tables are left out because a handful of dead
@@ -36,3 +38,17 @@ export async function deadTuples(db: Queryable, minRows = 1000): Promise<DeadTup
     lastVacuumedAt: r.last_vacuumed_at,
   }));
 }
+
+export const deadTuplesCheck: HealthCheck<{ deadTuples: DeadTuples[]; maxDeadTuplePercent: number }> = {
+  name: 'dead tuples',
+  run: async (db, o) => {
+    const dead = await deadTuples(db, o.deadTupleMinRows);
+    return { deadTuples: dead, maxDeadTuplePercent: dead.reduce((max, d) => Math.max(max, d.deadPercent), 0) };
+  },
+  metrics: (r, o) => [
+    ['maxDeadTuplePercent', r.maxDeadTuplePercent],
+    ...r.deadTuples.slice(0, o.maxPerTableMetrics).map((d): HealthDatum => ['deadTuplePercent', d.deadPercent, { Table: d.table }]),
+  ],
+  summary: (r) => ({ maxDeadTuplePercent: r.maxDeadTuplePercent, worstDeadTupleTables: r.deadTuples.slice(0, 5) }),
+  rows: (r) => [{ check: 'max dead tuples', value: percent(r.maxDeadTuplePercent), detail: r.deadTuples[0]?.table ?? '-' }],
+};

@@ -1,4 +1,6 @@
-import type { Queryable } from '../db/executor';
+import { percent } from './format';
+import type { HealthCheck } from './health';
+import { nullableNumber, Queryable } from './queryable';
 
 /**
  * Share of heap and index block reads served from shared buffers. NULL until something was read.
@@ -20,6 +22,16 @@ export async function cacheHit(db: Queryable): Promise<CacheHit> {
   return { tablePercent: nullableNumber(row.table_hit_percent), indexPercent: nullableNumber(row.index_hit_percent) };
 }
 
-export function nullableNumber(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
-}
+export const cacheHitCheck: HealthCheck<{ cacheHit: CacheHit }> = {
+  name: 'cache hit',
+  run: async (db) => ({ cacheHit: await cacheHit(db) }),
+  metrics: ({ cacheHit: hit }) => [
+    ...(hit.tablePercent !== null ? [['cacheHitRatio', hit.tablePercent] as const] : []),
+    ...(hit.indexPercent !== null ? [['indexCacheHitRatio', hit.indexPercent] as const] : []),
+  ],
+  summary: ({ cacheHit: hit }) => ({ cacheHitPercent: hit.tablePercent, indexCacheHitPercent: hit.indexPercent }),
+  rows: ({ cacheHit: hit }) => [
+    { check: 'cache hit (tables)', value: percent(hit.tablePercent), detail: 'pg_statio_user_tables' },
+    { check: 'cache hit (indexes)', value: percent(hit.indexPercent), detail: 'pg_statio_user_indexes' },
+  ],
+};

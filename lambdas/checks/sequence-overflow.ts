@@ -1,4 +1,4 @@
-import { num, Queryable } from '../queryable';
+import { num, PgRow, Queryable } from './queryable';
 
 export interface SequenceNearOverflow {
   schema: string;
@@ -16,7 +16,7 @@ export interface SequenceNearOverflow {
  * too: a bigint sequence feeding an integer column fails at 2^31 - 1, not at the sequence's max.
  */
 export async function sequencesNearOverflow(db: Queryable, thresholdPercent = 75): Promise<SequenceNearOverflow[]> {
-  const { rows } = await db.query(
+  const rows = await db.query<PgRow>(
     `WITH seqs AS (
        SELECT s.schemaname, s.sequencename, s.last_value, s.max_value, owner.column_ref, owner.type_name,
               least(s.max_value, CASE owner.type_name WHEN 'int2' THEN 32767 WHEN 'int4' THEN 2147483647

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/executor';
+import type { Queryable } from './queryable';
 
 /**
  * Estimated btree bloat per index, worst first. Without extensions: the ioguix / check_postgres

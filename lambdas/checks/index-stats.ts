@@ -1,5 +1,5 @@
-import { num, Queryable } from '../queryable';
-import { resolveTable } from '../relation';
+import { num, PgRow, Queryable } from './queryable';
+import { resolveTable } from './relation';
 
 export interface IndexStats {
   index: string;
@@ -18,7 +18,7 @@ export interface IndexStats {
 /** Every index of one table; a partitioned index sums its partitions' scans and sizes. */
 export async function getIndexStats(db: Queryable, table: string): Promise<IndexStats[]> {
   const resolved = await resolveTable(db, table);
-  const { rows } = await db.query(
+  const rows = await db.query<PgRow>(
     `SELECT ic.relname AS index_name, pg_get_indexdef(i.indexrelid) AS definition, am.amname AS method,
             i.indisunique AS is_unique, i.indisprimary AS is_primary, i.indisvalid AS is_valid,
             u.scans, u.tuples_read, u.size_bytes
