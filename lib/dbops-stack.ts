@@ -98,7 +98,7 @@ export class DbopsStack extends Stack {
       clusterIdentifier,
       proxyName,
       tasks: this.maintenance.tasks,
-      alarms: Object.values(this.alarms.alarms),
+      alarms: this.alarms,
     });
 
     const output = (name: string, value: string, description: string) =>

@@ -3,15 +3,17 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environments';
 import { MAINTENANCE_TASKS, MANAGED_MATERIALIZED_VIEWS, MANAGED_PARTITIONED_TABLES, MaintenanceTaskName } from '../config/managed-objects';
+import { DatabaseAlarms, thresholdLine } from './alarms';
 import { MaintenanceTask } from './maintenance-functions';
-import { catalogMetric, catalogSearch, clusterMetric, clusterRoleMetric, proxyMetric, proxyPoolUtilization } from './metrics';
+import { catalogMetric, catalogSearch, clusterMetric, clusterRoleMetric, proxyMetric } from './metrics';
 
 export interface DatabaseDashboardProps {
   readonly config: EnvironmentConfig;
   readonly clusterIdentifier: string;
   readonly proxyName: string;
   readonly tasks: Readonly<Record<MaintenanceTaskName, MaintenanceTask>>;
-  readonly alarms: cloudwatch.IAlarm[];
+  /** Each graph of an alarmed metric draws the alarm's own metric and threshold from its definition. */
+  readonly alarms: DatabaseAlarms;
 }
 
 const WIDTH = 8;
@@ -31,8 +33,7 @@ export class DatabaseDashboard extends Construct {
     const env = { Environment: envName };
     // Application-library metrics carry the app's NODE_ENV; envName too, in case the app passes it explicitly.
     const appEnvs = [config.applicationEnvironment, envName];
-    const thresholds = config.alarms;
-    const line = (value: number, label: string): cloudwatch.HorizontalAnnotation => ({ value, label, color: cloudwatch.Color.RED });
+    const alarm = props.alarms.definitions;
     const graph = (title: string, left: cloudwatch.IMetric[], options: Partial<cloudwatch.GraphWidgetProps> = {}) =>
       new cloudwatch.GraphWidget({ title, left, width: WIDTH, height: HEIGHT, ...options });
     const header = (text: string) => new cloudwatch.TextWidget({ markdown: `### ${text}`, width: 24, height: 1 });
@@ -42,12 +43,12 @@ export class DatabaseDashboard extends Construct {
       defaultInterval: Duration.hours(6),
     });
 
-    this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 4 }));
+    this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(props.alarms.alarms), width: 24, height: 4 }));
 
     this.dashboard.addWidgets(header('Connection pool utilization'));
     this.dashboard.addWidgets(
-      graph('RDS Proxy pool utilization %', [proxyPoolUtilization(proxyName)], {
-        leftAnnotations: [line(thresholds.poolUtilizationPercent, 'alarm')],
+      graph('RDS Proxy pool utilization %', [alarm.ProxyPoolUtilization.metric], {
+        leftAnnotations: [thresholdLine(alarm.ProxyPoolUtilization)],
         leftYAxis: { min: 0, max: 100 },
       }),
       graph('Connections: proxy clients and database', [
@@ -57,8 +58,8 @@ export class DatabaseDashboard extends Construct {
       ]),
       graph(
         'Backends vs max_connections, app pools %',
-        [catalogMetric('connectionUtilization', env, { statistic: 'Maximum' }), catalogSearch('poolUtilization', appEnvs, 'Maximum', Duration.minutes(1))],
-        { leftAnnotations: [line(thresholds.poolUtilizationPercent, 'alarm')] },
+        [alarm.ConnectionUtilization.metric, catalogSearch('poolUtilization', appEnvs, 'Maximum', Duration.minutes(1))],
+        { leftAnnotations: [thresholdLine(alarm.ConnectionUtilization)] },
       ),
     );
 
@@ -68,9 +69,9 @@ export class DatabaseDashboard extends Construct {
         catalogSearch('queryDuration', appEnvs, 'p50', Duration.minutes(5), 'p50'),
         catalogSearch('queryDuration', appEnvs, 'p95', Duration.minutes(5), 'p95'),
         catalogSearch('queryDuration', appEnvs, 'p99', Duration.minutes(5), 'p99'),
-      ], { leftAnnotations: [line(thresholds.queryTimeMs, 'slow')] }),
-      graph('Slowest statement mean (pg_stat_statements) ms', [catalogMetric('slowestStatementMean', env, { statistic: 'Maximum' })], {
-        leftAnnotations: [line(thresholds.queryTimeMs, 'alarm')],
+      ], { leftAnnotations: [thresholdLine(alarm.SlowestStatementMeanTime, 'slow')] }),
+      graph('Slowest statement mean (pg_stat_statements) ms', [alarm.SlowestStatementMeanTime.metric], {
+        leftAnnotations: [thresholdLine(alarm.SlowestStatementMeanTime)],
         right: [catalogSearch('slowQueries', appEnvs, 'Sum')],
       }),
       graph('Proxy response latency and borrow wait (µs)', [
@@ -82,17 +83,17 @@ export class DatabaseDashboard extends Construct {
     this.dashboard.addWidgets(header('Cache hit ratio'));
     this.dashboard.addWidgets(
       graph('Cache hit ratio % (tables, indexes)', [
-        catalogMetric('cacheHitRatio', env),
+        alarm.CacheHitRatio.metric,
         catalogMetric('indexCacheHitRatio', env),
-      ], { leftAnnotations: [line(thresholds.cacheHitRatioPercent, 'alarm')], leftYAxis: { max: 100 } }),
+      ], { leftAnnotations: [thresholdLine(alarm.CacheHitRatio)], leftYAxis: { max: 100 } }),
       graph('Aurora buffer cache hit ratio %', [clusterMetric(clusterIdentifier, 'BufferCacheHitRatio')], { leftYAxis: { max: 100 } }),
       graph('Read / write IOPS', [clusterRoleMetric(clusterIdentifier, 'WRITER', 'ReadIOPS'), clusterRoleMetric(clusterIdentifier, 'WRITER', 'WriteIOPS')]),
     );
 
     this.dashboard.addWidgets(header('Table bloat'));
     this.dashboard.addWidgets(
-      graph('Worst dead-tuple share %', [catalogMetric('maxDeadTuplePercent', env, { statistic: 'Maximum' })], {
-        leftAnnotations: [line(thresholds.deadTuplePercent, 'alarm')],
+      graph('Worst dead-tuple share %', [alarm.DeadTuplePercent.metric], {
+        leftAnnotations: [thresholdLine(alarm.DeadTuplePercent)],
       }),
       graph('Dead-tuple share by table %', [catalogSearch('deadTuplePercent', envName, 'Maximum')]),
       graph('Estimated bloat bytes', [catalogMetric('estimatedTableBloat', env, { statistic: 'Maximum' }), catalogSearch('tableBloat', envName, 'Maximum')]),
@@ -105,11 +106,11 @@ export class DatabaseDashboard extends Construct {
         catalogMetric('invalidIndexCount', env, { statistic: 'Maximum' }),
       ]),
       graph('Long-running queries', [catalogMetric('longRunningQueries', env, { statistic: 'Maximum', period: Duration.minutes(1) })], {
-        right: [catalogMetric('longestQueryDuration', env, { statistic: 'Maximum', period: Duration.minutes(1) })],
-        rightAnnotations: [line(thresholds.longQuerySeconds, 'alarm (s)')],
+        right: [alarm.LongRunningQuery.metric],
+        rightAnnotations: [thresholdLine(alarm.LongRunningQuery, 'alarm (s)')],
       }),
-      graph('Transaction ID age', [catalogMetric('transactionIdAge', env, { statistic: 'Maximum' }), clusterRoleMetric(clusterIdentifier, 'WRITER', 'MaximumUsedTransactionIDs', 'Maximum')], {
-        leftAnnotations: [line(thresholds.transactionIdAge, 'alarm')],
+      graph('Transaction ID age', [alarm.TransactionIdAge.metric, clusterRoleMetric(clusterIdentifier, 'WRITER', 'MaximumUsedTransactionIDs', 'Maximum')], {
+        leftAnnotations: [thresholdLine(alarm.TransactionIdAge)],
       }),
     );
 
@@ -118,7 +119,8 @@ export class DatabaseDashboard extends Construct {
       graph(
         'Seconds since last refresh',
         MANAGED_MATERIALIZED_VIEWS.map((view) => catalogMetric('viewStaleness', { ...env, View: view }, { statistic: 'Maximum', label: view })),
-        { leftAnnotations: [line(thresholds.materializedViewStalenessSeconds, 'alarm')], width: 12 },
+        // The alarm watches the stalest of these (MaxMaterializedViewStaleness): same line.
+        { leftAnnotations: [thresholdLine(alarm.MaterializedViewStaleness)], width: 12 },
       ),
       graph(
         'Refresh duration ms',
@@ -135,21 +137,22 @@ export class DatabaseDashboard extends Construct {
       graph('Size per partitioned table (bytes)', perTable('partitionSize', 'Maximum'), { width: 6 }),
       graph('Months of partitions ahead', perTable('partitionHeadroom', 'Minimum'), {
         width: 6,
-        leftAnnotations: [line(thresholds.partitionHeadroomMonths, 'alarm')],
+        // The alarm watches the least of these (MinPartitionHeadroomMonths): same line.
+        leftAnnotations: [thresholdLine(alarm.PartitionHeadroom)],
       }),
       graph('Rows in default partitions', perTable('defaultPartitionRows', 'Maximum'), { width: 6 }),
     );
 
     this.dashboard.addWidgets(header('Cluster'));
     this.dashboard.addWidgets(
-      graph('CPU % (writer, readers)', [clusterRoleMetric(clusterIdentifier, 'WRITER', 'CPUUtilization'), clusterRoleMetric(clusterIdentifier, 'READER', 'CPUUtilization')], {
+      graph('CPU % (writer, readers)', [alarm.WriterCpu.metric, clusterRoleMetric(clusterIdentifier, 'READER', 'CPUUtilization')], {
         width: 6,
-        leftAnnotations: [line(thresholds.cpuPercent, 'alarm')],
+        leftAnnotations: [thresholdLine(alarm.WriterCpu)],
       }),
       graph('Freeable memory (bytes)', [clusterMetric(clusterIdentifier, 'FreeableMemory', 'Minimum')], { width: 6 }),
-      graph('Replica lag ms', [clusterMetric(clusterIdentifier, 'AuroraReplicaLagMaximum', 'Maximum'), catalogMetric('replicaLag', env, { statistic: 'Maximum' })], {
+      graph('Replica lag ms', [alarm.AuroraReplicaLag.metric, alarm.ReplicaLag.metric], {
         width: 6,
-        leftAnnotations: [line(thresholds.replicaLagMs, 'alarm')],
+        leftAnnotations: [thresholdLine(alarm.AuroraReplicaLag)],
       }),
       graph('Volume used / free local storage (bytes)', [clusterMetric(clusterIdentifier, 'VolumeBytesUsed', 'Maximum', Duration.hours(1))], {
         width: 6,
