@@ -1,7 +1,7 @@
 import { CfnOutput, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from './config/environments';
-import { MAINTENANCE_TASKS } from './config/managed-objects';
+import { TASK_NAMES } from '../lambdas/tasks/task-names';
 import { DatabaseAlarms } from './constructs/alarms';
 import { AuroraDatabase } from './constructs/database-cluster';
 import { DatabaseProxy } from './constructs/database-proxy';
@@ -79,7 +79,7 @@ export class DbopsStack extends Stack {
       maintenanceSecret: this.database.maintenanceSecret,
     });
     this.proxy.allowFrom(this.maintenance.securityGroup, 'maintenance functions');
-    for (const task of MAINTENANCE_TASKS) {
+    for (const task of TASK_NAMES) {
       // No schedule fires before the schema the tasks work on exists.
       this.maintenance.tasks[task].rule.node.addDependency(this.migration.resource);
     }

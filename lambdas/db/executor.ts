@@ -4,6 +4,8 @@
  * (every call is its own session after DISCARD ALL, so settings and locks only last inside one
  * transaction). Tasks state what each statement needs and the driver decides how to honour it.
  */
+import type { Driver } from './env-config';
+
 export type Row = Record<string, unknown>;
 
 export interface StatementOptions {
@@ -51,7 +53,7 @@ export interface DriverLimits {
 }
 
 export interface Executor {
-  readonly driver: 'pg' | 'data-api';
+  readonly driver: Driver;
   readonly limits: DriverLimits;
   /** One dedicated session for the duration of work; released (and reset) afterwards. */
   withSession<T>(work: (session: Session) => Promise<T>, options?: SessionOptions): Promise<T>;

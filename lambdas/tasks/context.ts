@@ -1,3 +1,4 @@
+import type { Driver } from '../db/env-config';
 import { Row, Session } from '../db/executor';
 import { DEFAULT_LOCK_RETRY, LockRetryOptions, withLockRetries } from '../db/lock-retry';
 import { TimeBudget } from './budget';
@@ -5,7 +6,7 @@ import { MaintenanceStatement, TaskContext, TaskDefinition } from './types';
 
 export interface ContextSettings {
   environment: string;
-  driver: 'pg' | 'data-api';
+  driver: Driver;
   retentionMonths?: number;
   lockTimeoutMs: number;
   lockRetry?: Partial<LockRetryOptions>;

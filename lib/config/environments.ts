@@ -1,18 +1,17 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import type { Driver } from '../../lambdas/db/env-config';
+import { TASK_NAMES, TaskName } from '../../lambdas/tasks/task-names';
 import type { Environment as ApplicationEnvironment } from '../../platform-db/config';
-import { MAINTENANCE_TASKS, MaintenanceTaskName } from './managed-objects';
 
 /**
- * Every per-environment setting of the stack, in one typed place. Nothing else in lib/ holds a
- * number that differs between dev, staging and prod.
+ * Every per-environment setting of the stack, in one typed place: a shared base and, per
+ * environment, only what differs from it. Nothing else in lib/ holds a number that differs between
+ * dev, staging and prod, and every alarm threshold is here.
  */
 export const ENVIRONMENT_NAMES = ['dev', 'staging', 'prod'] as const;
 export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
-
-/** 'pg' connects through RDS Proxy with IAM tokens; 'data-api' uses the RDS Data API over HTTPS. */
-export type DatabaseDriver = 'pg' | 'data-api';
 
 export interface DatabaseSettings {
   /** Database created in the cluster and used by the platform and the maintenance tasks. */
@@ -33,19 +32,10 @@ export interface DatabaseSettings {
   readonly performanceInsightRetention: rds.PerformanceInsightRetention;
   readonly logMinDurationStatementMs: number;
   readonly idleInTransactionSessionTimeoutMs: number;
-  readonly driver: DatabaseDriver;
+  /** 'pg' connects through RDS Proxy with IAM tokens; 'data-api' uses the RDS Data API over HTTPS. */
+  readonly driver: Driver;
   /** Days between automatic rotations of the master secret. */
   readonly secretRotationDays: number;
-}
-
-/** The application's node-postgres pool, as the spec gives it for production. */
-export interface PoolSettings {
-  readonly min: number;
-  readonly max: number;
-  readonly connectionTimeoutMillis: number;
-  readonly idleTimeoutMillis: number;
-  readonly statementTimeoutMillis: number;
-  readonly queryTimeoutMillis: number;
 }
 
 export interface ProxySettings {
@@ -81,7 +71,7 @@ export interface TaskSettings {
 export interface MaintenanceSettings {
   readonly partitionRetentionMonths: number;
   readonly lockTimeoutMs: number;
-  readonly tasks: Readonly<Record<MaintenanceTaskName, TaskSettings>>;
+  readonly tasks: Readonly<Record<TaskName, TaskSettings>>;
 }
 
 export interface AlarmSettings {
@@ -91,6 +81,7 @@ export interface AlarmSettings {
   readonly queryTimeMs: number;
   readonly cacheHitRatioPercent: number;
   readonly deadTuplePercent: number;
+  /** Also the threshold long-query-check counts by: the stack passes it in the task's scheduled event. */
   readonly longQuerySeconds: number;
   /** Beyond the spec. */
   readonly cpuPercent: number;
@@ -101,6 +92,12 @@ export interface AlarmSettings {
   readonly materializedViewStalenessSeconds: number;
   readonly partitionHeadroomMonths: number;
   readonly transactionIdAge: number;
+  /** Rows in default partitions (above this alarms). */
+  readonly defaultPartitionRows: number;
+  readonly invalidIndexes: number;
+  /** Failures within 15 minutes: a minute-level task may miss once, a daily or weekly one may not. */
+  readonly taskFailures: { readonly frequent: number; readonly scheduled: number };
+  readonly deadLetterMessages: number;
 }
 
 export interface EnvironmentConfig {
@@ -117,7 +114,6 @@ export interface EnvironmentConfig {
   readonly availabilityZones: readonly string[];
   readonly vpcCidr: string;
   readonly database: DatabaseSettings;
-  readonly pool: PoolSettings;
   readonly proxy: ProxySettings;
   readonly replicaAutoScaling: ReplicaAutoScalingSettings;
   readonly maintenance: MaintenanceSettings;
@@ -126,155 +122,139 @@ export interface EnvironmentConfig {
 
 const GiB = 1024 ** 3;
 
-/** The spec's schedule table; times are UTC and spread so heavy tasks don't overlap. */
-function taskSettings(overrides: Partial<Record<MaintenanceTaskName, Partial<TaskSettings>>> = {}): Record<MaintenanceTaskName, TaskSettings> {
-  const base: Record<MaintenanceTaskName, TaskSettings> = {
-    'refresh-materialized-views': { schedule: 'cron(5 * * * ? *)', timeout: Duration.minutes(15), memoryMb: 512, retryAttempts: 1, maxEventAge: Duration.minutes(30) },
-    'create-partitions': { schedule: 'cron(15 0 * * ? *)', timeout: Duration.minutes(5), memoryMb: 256, retryAttempts: 2, maxEventAge: Duration.hours(6) },
-    'drop-old-partitions': { schedule: 'cron(30 3 ? * SUN *)', timeout: Duration.minutes(10), memoryMb: 256, retryAttempts: 2, maxEventAge: Duration.hours(6) },
-    'vacuum-analyze': { schedule: 'cron(0 4 ? * SUN *)', timeout: Duration.minutes(15), memoryMb: 256, retryAttempts: 1, maxEventAge: Duration.hours(2) },
-    reindex: { schedule: 'cron(0 5 1 * ? *)', timeout: Duration.minutes(15), memoryMb: 256, retryAttempts: 1, maxEventAge: Duration.hours(2) },
-    'update-statistics': { schedule: 'cron(45 2 * * ? *)', timeout: Duration.minutes(15), memoryMb: 256, retryAttempts: 1, maxEventAge: Duration.hours(2) },
-    // The next run comes within minutes, so a retry would only pile up behind it.
-    'health-check': { schedule: 'rate(5 minutes)', timeout: Duration.minutes(2), memoryMb: 256, retryAttempts: 0, maxEventAge: Duration.minutes(5) },
-    'long-query-check': { schedule: 'rate(1 minute)', timeout: Duration.seconds(50), memoryMb: 256, retryAttempts: 0, maxEventAge: Duration.minutes(1) },
-  };
-  for (const [task, override] of Object.entries(overrides) as [MaintenanceTaskName, Partial<TaskSettings>][]) {
-    base[task] = { ...base[task], ...override };
-  }
-  return base;
-}
+/** What each environment must name for itself. */
+type Identity = 'envName' | 'applicationEnvironment' | 'account' | 'availabilityZones' | 'vpcCidr';
+/** What every environment shares unless it says otherwise. */
+type SharedSettings = Omit<EnvironmentConfig, Identity | 'alarms'> & { readonly alarms: Omit<AlarmSettings, 'email'> };
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends Duration | readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+/** An environment: its identity and alarm address, and where it differs from the base. */
+type EnvironmentOverrides = Pick<EnvironmentConfig, Identity> &
+  DeepPartial<Omit<SharedSettings, 'alarms'>> & { readonly alarms: Pick<AlarmSettings, 'email'> & DeepPartial<SharedSettings['alarms']> };
 
-const SPEC_THRESHOLDS = {
-  poolUtilizationPercent: 80,
-  queryTimeMs: 1000,
-  cacheHitRatioPercent: 90,
-  deadTuplePercent: 20,
-  longQuerySeconds: 30,
-  materializedViewStalenessSeconds: 2 * 3600,
-  partitionHeadroomMonths: 2,
-  // Autovacuum's anti-wraparound default freezes at 200 million; a billion means it is falling behind.
-  transactionIdAge: 1_000_000_000,
-} as const;
+const BASE: SharedSettings = {
+  region: 'eu-west-1',
+  database: {
+    databaseName: 'platform',
+    writerInstanceClass: 'r7g.large',
+    readerInstanceClass: 'r7g.large',
+    readers: 1,
+    backupRetentionDays: 14,
+    deletionProtection: true,
+    removalPolicy: RemovalPolicy.SNAPSHOT,
+    logRetention: logs.RetentionDays.THREE_MONTHS,
+    monitoringIntervalSeconds: 15,
+    databaseInsights: rds.DatabaseInsightsMode.STANDARD,
+    performanceInsightRetention: rds.PerformanceInsightRetention.DEFAULT,
+    logMinDurationStatementMs: 1000,
+    idleInTransactionSessionTimeoutMs: 60_000,
+    driver: 'pg',
+    secretRotationDays: 30,
+  },
+  proxy: { maxConnectionsPercent: 90, maxIdleConnectionsPercent: 50, borrowTimeout: Duration.seconds(5), idleClientTimeout: Duration.minutes(15) },
+  replicaAutoScaling: { minReaders: 1, maxReaders: 3, targetReaderCpuPercent: 65, targetReaderConnections: 400, scaleOutCooldown: Duration.minutes(5), scaleInCooldown: Duration.minutes(15) },
+  maintenance: {
+    partitionRetentionMonths: 12,
+    lockTimeoutMs: 3000,
+    // The spec's schedule table; times are UTC and spread so heavy tasks don't overlap.
+    tasks: {
+      'refresh-materialized-views': { schedule: 'cron(5 * * * ? *)', timeout: Duration.minutes(15), memoryMb: 512, retryAttempts: 1, maxEventAge: Duration.minutes(30) },
+      'create-partitions': { schedule: 'cron(15 0 * * ? *)', timeout: Duration.minutes(5), memoryMb: 256, retryAttempts: 2, maxEventAge: Duration.hours(6) },
+      'drop-old-partitions': { schedule: 'cron(30 3 ? * SUN *)', timeout: Duration.minutes(10), memoryMb: 256, retryAttempts: 2, maxEventAge: Duration.hours(6) },
+      'vacuum-analyze': { schedule: 'cron(0 4 ? * SUN *)', timeout: Duration.minutes(15), memoryMb: 256, retryAttempts: 1, maxEventAge: Duration.hours(2) },
+      reindex: { schedule: 'cron(0 5 1 * ? *)', timeout: Duration.minutes(15), memoryMb: 256, retryAttempts: 1, maxEventAge: Duration.hours(2) },
+      'update-statistics': { schedule: 'cron(45 2 * * ? *)', timeout: Duration.minutes(15), memoryMb: 256, retryAttempts: 1, maxEventAge: Duration.hours(2) },
+      // The next run comes within minutes, so a retry would only pile up behind it.
+      'health-check': { schedule: 'rate(5 minutes)', timeout: Duration.minutes(2), memoryMb: 256, retryAttempts: 0, maxEventAge: Duration.minutes(5) },
+      'long-query-check': { schedule: 'rate(1 minute)', timeout: Duration.seconds(50), memoryMb: 256, retryAttempts: 0, maxEventAge: Duration.minutes(1) },
+    },
+  },
+  alarms: {
+    // Spec "Alert Thresholds".
+    poolUtilizationPercent: 80,
+    queryTimeMs: 1000,
+    cacheHitRatioPercent: 90,
+    deadTuplePercent: 20,
+    longQuerySeconds: 30,
+    materializedViewStalenessSeconds: 2 * 3600,
+    partitionHeadroomMonths: 2,
+    // Autovacuum's anti-wraparound default freezes at 200 million; a billion means it is falling behind.
+    transactionIdAge: 1_000_000_000,
+    defaultPartitionRows: 0,
+    invalidIndexes: 0,
+    taskFailures: { frequent: 2, scheduled: 1 },
+    deadLetterMessages: 1,
+    cpuPercent: 85,
+    freeableMemoryBytes: 1 * GiB,
+    replicaLagMs: 2000,
+    volumeBytesUsed: 200 * GiB,
+    freeLocalStorageBytes: 5 * GiB,
+  },
+};
 
-const CONFIGS: Record<EnvironmentName, EnvironmentConfig> = {
+const ENVIRONMENTS: Record<EnvironmentName, EnvironmentOverrides> = {
   dev: {
     envName: 'dev',
     applicationEnvironment: 'development',
     account: '111111111111',
-    region: 'eu-west-1',
     availabilityZones: ['eu-west-1a', 'eu-west-1b'],
     vpcCidr: '10.10.0.0/16',
     database: {
-      databaseName: 'platform',
       writerInstanceClass: 't4g.medium',
       readerInstanceClass: 't4g.medium',
-      readers: 1,
       backupRetentionDays: 7,
       deletionProtection: false,
       removalPolicy: RemovalPolicy.DESTROY,
       logRetention: logs.RetentionDays.ONE_MONTH,
       monitoringIntervalSeconds: 60,
-      databaseInsights: rds.DatabaseInsightsMode.STANDARD,
-      performanceInsightRetention: rds.PerformanceInsightRetention.DEFAULT,
-      logMinDurationStatementMs: 1000,
-      idleInTransactionSessionTimeoutMs: 60_000,
-      driver: 'pg',
-      secretRotationDays: 30,
     },
-    pool: { min: 2, max: 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000, statementTimeoutMillis: 30000, queryTimeoutMillis: 30000 },
-    proxy: { maxConnectionsPercent: 90, maxIdleConnectionsPercent: 50, borrowTimeout: Duration.seconds(5), idleClientTimeout: Duration.minutes(15) },
-    replicaAutoScaling: { minReaders: 1, maxReaders: 2, targetReaderCpuPercent: 70, targetReaderConnections: 200, scaleOutCooldown: Duration.minutes(5), scaleInCooldown: Duration.minutes(15) },
-    maintenance: { partitionRetentionMonths: 3, lockTimeoutMs: 3000, tasks: taskSettings() },
-    alarms: {
-      email: 'dbops-dev@example.com',
-      ...SPEC_THRESHOLDS,
-      cpuPercent: 90,
-      freeableMemoryBytes: 256 * 1024 ** 2,
-      replicaLagMs: 5000,
-      volumeBytesUsed: 50 * GiB,
-      freeLocalStorageBytes: 2 * GiB,
-    },
+    replicaAutoScaling: { maxReaders: 2, targetReaderCpuPercent: 70, targetReaderConnections: 200 },
+    maintenance: { partitionRetentionMonths: 3 },
+    alarms: { email: 'dbops-dev@example.com', cpuPercent: 90, freeableMemoryBytes: 256 * 1024 ** 2, replicaLagMs: 5000, volumeBytesUsed: 50 * GiB, freeLocalStorageBytes: 2 * GiB },
   },
   staging: {
     envName: 'staging',
     applicationEnvironment: 'staging',
     account: '222222222222',
-    region: 'eu-west-1',
     availabilityZones: ['eu-west-1a', 'eu-west-1b'],
     vpcCidr: '10.20.0.0/16',
-    database: {
-      databaseName: 'platform',
-      writerInstanceClass: 'r7g.large',
-      readerInstanceClass: 'r7g.large',
-      readers: 1,
-      backupRetentionDays: 14,
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.SNAPSHOT,
-      logRetention: logs.RetentionDays.THREE_MONTHS,
-      monitoringIntervalSeconds: 15,
-      databaseInsights: rds.DatabaseInsightsMode.STANDARD,
-      performanceInsightRetention: rds.PerformanceInsightRetention.DEFAULT,
-      logMinDurationStatementMs: 1000,
-      idleInTransactionSessionTimeoutMs: 60_000,
-      driver: 'pg',
-      secretRotationDays: 30,
-    },
-    pool: { min: 5, max: 50, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000, statementTimeoutMillis: 30000, queryTimeoutMillis: 30000 },
-    proxy: { maxConnectionsPercent: 90, maxIdleConnectionsPercent: 50, borrowTimeout: Duration.seconds(5), idleClientTimeout: Duration.minutes(15) },
-    replicaAutoScaling: { minReaders: 1, maxReaders: 3, targetReaderCpuPercent: 65, targetReaderConnections: 400, scaleOutCooldown: Duration.minutes(5), scaleInCooldown: Duration.minutes(15) },
-    maintenance: { partitionRetentionMonths: 12, lockTimeoutMs: 3000, tasks: taskSettings() },
-    alarms: {
-      email: 'dbops-staging@example.com',
-      ...SPEC_THRESHOLDS,
-      cpuPercent: 85,
-      freeableMemoryBytes: 1 * GiB,
-      replicaLagMs: 2000,
-      volumeBytesUsed: 200 * GiB,
-      freeLocalStorageBytes: 5 * GiB,
-    },
+    // Otherwise the base.
+    alarms: { email: 'dbops-staging@example.com' },
   },
   prod: {
     envName: 'prod',
     applicationEnvironment: 'production',
     account: '333333333333',
-    region: 'eu-west-1',
     availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
     vpcCidr: '10.30.0.0/16',
     database: {
-      databaseName: 'platform',
       writerInstanceClass: 'r7g.xlarge',
       // Same class as the writer: a reader is the failover target and must carry the writer's load.
       readerInstanceClass: 'r7g.xlarge',
       readers: 2,
       backupRetentionDays: 35,
-      deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
       logRetention: logs.RetentionDays.ONE_YEAR,
       monitoringIntervalSeconds: 10,
       databaseInsights: rds.DatabaseInsightsMode.ADVANCED,
       performanceInsightRetention: rds.PerformanceInsightRetention.MONTHS_15,
-      logMinDurationStatementMs: 1000,
-      idleInTransactionSessionTimeoutMs: 60_000,
-      driver: 'pg',
-      secretRotationDays: 30,
     },
-    // The spec's production pool.
-    pool: { min: 10, max: 100, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000, statementTimeoutMillis: 30000, queryTimeoutMillis: 30000 },
-    proxy: { maxConnectionsPercent: 90, maxIdleConnectionsPercent: 50, borrowTimeout: Duration.seconds(5), idleClientTimeout: Duration.minutes(15) },
-    replicaAutoScaling: { minReaders: 2, maxReaders: 8, targetReaderCpuPercent: 60, targetReaderConnections: 800, scaleOutCooldown: Duration.minutes(5), scaleInCooldown: Duration.minutes(20) },
-    maintenance: { partitionRetentionMonths: 24, lockTimeoutMs: 3000, tasks: taskSettings() },
-    alarms: {
-      email: 'dbops-oncall@example.com',
-      ...SPEC_THRESHOLDS,
-      cpuPercent: 80,
-      freeableMemoryBytes: 2 * GiB,
-      replicaLagMs: 1000,
-      volumeBytesUsed: 1024 * GiB,
-      freeLocalStorageBytes: 10 * GiB,
-    },
+    replicaAutoScaling: { minReaders: 2, maxReaders: 8, targetReaderCpuPercent: 60, targetReaderConnections: 800, scaleInCooldown: Duration.minutes(20) },
+    maintenance: { partitionRetentionMonths: 24 },
+    alarms: { email: 'dbops-oncall@example.com', cpuPercent: 80, freeableMemoryBytes: 2 * GiB, replicaLagMs: 1000, volumeBytesUsed: 1024 * GiB, freeLocalStorageBytes: 10 * GiB },
   },
 };
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/** Overrides merged onto the base: plain objects key by key; anything else (Duration, arrays, enums) replaced whole. */
+function deepMerge<T>(base: T, overrides: unknown): T {
+  if (!isPlainObject(base) || !isPlainObject(overrides)) return (overrides === undefined ? base : overrides) as T;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) merged[key] = deepMerge(merged[key], value);
+  return merged as T;
+}
 
 export class UnknownEnvironmentError extends Error {
   constructor(name: unknown) {
@@ -290,7 +270,7 @@ export function isEnvironmentName(name: unknown): name is EnvironmentName {
 /** The settings for one environment, checked; `overrides` serve tests and one-off variants. */
 export function environmentConfig(name: unknown, overrides: Partial<EnvironmentConfig> = {}): EnvironmentConfig {
   if (!isEnvironmentName(name)) throw new UnknownEnvironmentError(name);
-  const config = { ...CONFIGS[name], ...overrides };
+  const config = { ...deepMerge<EnvironmentConfig>(BASE as EnvironmentConfig, ENVIRONMENTS[name]), ...overrides };
   validateConfig(config);
   return config;
 }
@@ -301,7 +281,7 @@ const MONITORING_INTERVALS = [1, 5, 10, 15, 30, 60];
 /** Rejects settings AWS would refuse at deploy time, with a message naming the setting. */
 export function validateConfig(config: EnvironmentConfig): void {
   const problems: string[] = [];
-  const { database, replicaAutoScaling: scaling, proxy, pool, maintenance, alarms } = config;
+  const { database, replicaAutoScaling: scaling, proxy, maintenance, alarms } = config;
   const where = `environment ${config.envName}`;
   if (!/^\d{12}$/.test(config.account)) problems.push(`account must be 12 digits, got "${config.account}"`);
   if (config.availabilityZones.length < 2) problems.push('availabilityZones needs at least 2 zones (Aurora subnet group and proxy endpoints)');
@@ -322,9 +302,8 @@ export function validateConfig(config: EnvironmentConfig): void {
   if (proxy.maxIdleConnectionsPercent > proxy.maxConnectionsPercent) problems.push('proxy.maxIdleConnectionsPercent cannot exceed maxConnectionsPercent');
   if (proxy.maxConnectionsPercent < 1 || proxy.maxConnectionsPercent > 100) problems.push('proxy.maxConnectionsPercent must be 1..100');
   if (proxy.borrowTimeout.toSeconds() > 3600) problems.push('proxy.borrowTimeout must be at most 3600 s');
-  if (pool.min > pool.max) problems.push('pool.min cannot exceed pool.max');
   if (maintenance.partitionRetentionMonths < 1) problems.push('maintenance.partitionRetentionMonths must be at least 1');
-  for (const task of MAINTENANCE_TASKS) {
+  for (const task of TASK_NAMES) {
     const settings = maintenance.tasks[task];
     if (!settings) {
       problems.push(`maintenance.tasks has no entry for ${task}`);

@@ -16,8 +16,5 @@ export const MANAGED_MATERIALIZED_VIEWS = [
 /** The database role the maintenance functions log in as (GRANT pg_maintain, rds_iam; see README "Deploy"). */
 export const MAINTENANCE_DB_USER = 'dbops_maintenance';
 
-/** The scheduled maintenance tasks, as the handler knows them; each name is the `task` field of its event. */
-export { TASK_NAMES as MAINTENANCE_TASKS, type TaskName as MaintenanceTaskName } from '../../lambdas/tasks/task-names';
-
 /** The platform application's database role (GRANT rds_iam); the proxy may log in as it. */
 export const APPLICATION_DB_USER = 'platform_app';

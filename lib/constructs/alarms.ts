@@ -8,7 +8,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environments';
-import { MAINTENANCE_TASKS, MaintenanceTaskName } from '../config/managed-objects';
+import { TASK_NAMES, TaskName } from '../../lambdas/tasks/task-names';
 import { MaintenanceTask, pascalCase } from './maintenance-functions';
 import { catalogInsightsMax, catalogMetric, clusterMetric, clusterRoleMetric, proxyMetric, proxyPoolUtilization } from './metrics';
 
@@ -16,7 +16,7 @@ export interface DatabaseAlarmsProps {
   readonly config: EnvironmentConfig;
   readonly clusterIdentifier: string;
   readonly proxyName: string;
-  readonly tasks: Readonly<Record<MaintenanceTaskName, MaintenanceTask>>;
+  readonly tasks: Readonly<Record<TaskName, MaintenanceTask>>;
   readonly deadLetterQueue: sqs.IQueue;
 }
 
@@ -250,7 +250,7 @@ export function alarmDefinitions(props: DatabaseAlarmsProps) {
     },
     DefaultPartitionRows: {
       metric: catalogMetric('totalDefaultPartitionRows', env, { statistic: 'Maximum' }),
-      threshold: 0,
+      threshold: thresholds.defaultPartitionRows,
       comparison: ABOVE,
       evaluationPeriods: 1,
       treatMissingData: NOT_BREACHING,
@@ -266,7 +266,7 @@ export function alarmDefinitions(props: DatabaseAlarmsProps) {
     },
     InvalidIndexes: {
       metric: catalogMetric('invalidIndexCount', env, { statistic: 'Maximum' }),
-      threshold: 0,
+      threshold: thresholds.invalidIndexes,
       comparison: ABOVE,
       evaluationPeriods: 2,
       treatMissingData: NOT_BREACHING,
@@ -294,10 +294,9 @@ export function alarmDefinitions(props: DatabaseAlarmsProps) {
 
   // --- Maintenance tasks ---
   const perTask: Record<string, AlarmDefinition> = {};
-  for (const task of MAINTENANCE_TASKS) {
+  for (const task of TASK_NAMES) {
     const frequent = config.maintenance.tasks[task].schedule.startsWith('rate(');
-    // A minute-level check may miss once; a daily or weekly task may not.
-    const threshold = frequent ? 2 : 1;
+    const threshold = frequent ? thresholds.taskFailures.frequent : thresholds.taskFailures.scheduled;
     const period = Duration.minutes(15);
     perTask[`${pascalCase(task)}Failures`] = {
       metric: catalogMetric('taskFailure', { ...env, Task: task }, { statistic: 'Sum', period }),
@@ -318,7 +317,7 @@ export function alarmDefinitions(props: DatabaseAlarmsProps) {
   }
   const deadLetterQueue: AlarmDefinition = {
     metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: fiveMinutes }),
-    threshold: 1,
+    threshold: thresholds.deadLetterMessages,
     comparison: AT_LEAST,
     evaluationPeriods: 1,
     treatMissingData: NOT_BREACHING, // an empty, inactive queue stops publishing

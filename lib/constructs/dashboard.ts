@@ -2,7 +2,8 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environments';
-import { MAINTENANCE_TASKS, MANAGED_MATERIALIZED_VIEWS, MANAGED_PARTITIONED_TABLES, MaintenanceTaskName } from '../config/managed-objects';
+import { TASK_NAMES, TaskName } from '../../lambdas/tasks/task-names';
+import { MANAGED_MATERIALIZED_VIEWS, MANAGED_PARTITIONED_TABLES } from '../config/managed-objects';
 import { DatabaseAlarms, thresholdLine } from './alarms';
 import { MaintenanceTask } from './maintenance-functions';
 import { catalogMetric, catalogSearch, clusterMetric, clusterRoleMetric, proxyMetric } from './metrics';
@@ -11,7 +12,7 @@ export interface DatabaseDashboardProps {
   readonly config: EnvironmentConfig;
   readonly clusterIdentifier: string;
   readonly proxyName: string;
-  readonly tasks: Readonly<Record<MaintenanceTaskName, MaintenanceTask>>;
+  readonly tasks: Readonly<Record<TaskName, MaintenanceTask>>;
   /** Each graph of an alarmed metric draws the alarm's own metric and threshold from its definition. */
   readonly alarms: DatabaseAlarms;
 }
@@ -162,7 +163,7 @@ export class DatabaseDashboard extends Construct {
 
     this.dashboard.addWidgets(header('Maintenance tasks'));
     const perTask = (key: 'taskSuccess' | 'taskFailure' | 'taskSkipped' | 'taskDuration', statistic: string) =>
-      MAINTENANCE_TASKS.map((task) => catalogMetric(key, { ...env, Task: task }, { statistic, period: Duration.hours(1), label: task }));
+      TASK_NAMES.map((task) => catalogMetric(key, { ...env, Task: task }, { statistic, period: Duration.hours(1), label: task }));
     this.dashboard.addWidgets(
       graph('Successful runs per hour', perTask('taskSuccess', 'Sum'), { width: 6 }),
       graph('Failed runs per hour', perTask('taskFailure', 'Sum'), { width: 6 }),
@@ -172,12 +173,12 @@ export class DatabaseDashboard extends Construct {
     this.dashboard.addWidgets(
       graph(
         'Lambda errors',
-        MAINTENANCE_TASKS.map((task) => tasks[task].function.metricErrors({ period: Duration.hours(1), label: task })),
+        TASK_NAMES.map((task) => tasks[task].function.metricErrors({ period: Duration.hours(1), label: task })),
         { width: 12 },
       ),
       graph(
         'Lambda duration p95 ms',
-        MAINTENANCE_TASKS.map((task) => tasks[task].function.metricDuration({ statistic: 'p95', period: Duration.hours(1), label: task })),
+        TASK_NAMES.map((task) => tasks[task].function.metricDuration({ statistic: 'p95', period: Duration.hours(1), label: task })),
         { width: 12 },
       ),
     );

@@ -12,7 +12,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC_NAMESPACE } from '../../lambdas/metrics/catalog';
 import { EnvironmentConfig, taskTimeBudgetMs } from '../config/environments';
-import { MAINTENANCE_DB_USER, MAINTENANCE_TASKS, MaintenanceTaskName } from '../config/managed-objects';
+import { TASK_NAMES, TaskName } from '../../lambdas/tasks/task-names';
+import { MAINTENANCE_DB_USER } from '../config/managed-objects';
 import { PROJECT_ROOT, bundlingOptions, functionDefaults, vpcNetworkInterfaceStatement } from './bundling';
 import { DATABASE_PORT } from './database-cluster';
 
@@ -29,7 +30,7 @@ export interface MaintenanceFunctionsProps {
 }
 
 export interface MaintenanceTask {
-  readonly name: MaintenanceTaskName;
+  readonly name: TaskName;
   readonly function: nodejs.NodejsFunction;
   readonly rule: events.Rule;
   readonly logGroup: logs.LogGroup;
@@ -41,7 +42,7 @@ export interface MaintenanceTask {
  * carries the spec's schedule; failed deliveries and failed runs both land in one dead-letter queue.
  */
 export class MaintenanceFunctions extends Construct {
-  readonly tasks: Readonly<Record<MaintenanceTaskName, MaintenanceTask>>;
+  readonly tasks: Readonly<Record<TaskName, MaintenanceTask>>;
   readonly role: iam.Role;
   readonly securityGroup: ec2.SecurityGroup;
   readonly deadLetterQueue: sqs.Queue;
@@ -109,8 +110,8 @@ export class MaintenanceFunctions extends Construct {
       );
     }
 
-    const tasks = {} as Record<MaintenanceTaskName, MaintenanceTask>;
-    for (const task of MAINTENANCE_TASKS) {
+    const tasks = {} as Record<TaskName, MaintenanceTask>;
+    for (const task of TASK_NAMES) {
       const settings = config.maintenance.tasks[task];
       const constructId = pascalCase(task);
       const logGroup = new logs.LogGroup(this, `${constructId}Logs`, {
@@ -162,7 +163,7 @@ export class MaintenanceFunctions extends Construct {
         schedule: events.Schedule.expression(settings.schedule),
         targets: [
           new targets.LambdaFunction(fn, {
-            event: events.RuleTargetInput.fromObject({ task }),
+            event: events.RuleTargetInput.fromObject(scheduledEvent(task, config)),
             retryAttempts: 2,
             maxEventAge: settings.maxEventAge,
             deadLetterQueue: this.deadLetterQueue,
@@ -190,4 +191,12 @@ export function pascalCase(name: string): string {
     .split(/[-_\s]+/)
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
     .join('');
+}
+
+/**
+ * The event a task's schedule sends. long-query-check counts by the threshold its alarm
+ * (LongRunningQuery) watches, so both read config.alarms.longQuerySeconds and cannot disagree.
+ */
+export function scheduledEvent(task: TaskName, config: EnvironmentConfig): Record<string, unknown> {
+  return task === 'long-query-check' ? { task, thresholdSeconds: config.alarms.longQuerySeconds } : { task };
 }

@@ -11,7 +11,8 @@ import {
   validateConfig,
 } from '../../lib/config/environments';
 import { ENVIRONMENTS as APPLICATION_ENVIRONMENTS } from '../../platform-db/config';
-import { MAINTENANCE_TASKS, MANAGED_MATERIALIZED_VIEWS, MANAGED_PARTITIONED_TABLES } from '../../lib/config/managed-objects';
+import { TASK_NAMES } from '../../lambdas/tasks/task-names';
+import { MANAGED_MATERIALIZED_VIEWS, MANAGED_PARTITIONED_TABLES } from '../../lib/config/managed-objects';
 import { REPO_ROOT, cdkJsonContext } from './synth';
 
 describe('environment configuration', () => {
@@ -25,7 +26,7 @@ describe('environment configuration', () => {
   it.each(ENVIRONMENT_NAMES)('%s is valid and complete', (name) => {
     const config = environmentConfig(name);
     expect(config.envName).toBe(name);
-    expect(Object.keys(config.maintenance.tasks).sort()).toEqual([...MAINTENANCE_TASKS].sort());
+    expect(Object.keys(config.maintenance.tasks).sort()).toEqual([...TASK_NAMES].sort());
     expect(config.availabilityZones.every((zone) => zone.startsWith(config.region))).toBe(true);
   });
 
@@ -34,9 +35,9 @@ describe('environment configuration', () => {
     expect(APPLICATION_ENVIRONMENTS).toContain(environmentConfig(name).applicationEnvironment);
   });
 
-  it('gives prod the spec production pool, three zones, two readers, 35-day backups and protection', () => {
+  // The spec's production pool is the application library's (platform-db/config.ts, test/platform-db/config.test.ts).
+  it('gives prod three zones, two readers, 35-day backups and protection', () => {
     const prod = environmentConfig('prod');
-    expect(prod.pool).toMatchObject({ min: 10, max: 100, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000 });
     expect(prod.availabilityZones).toHaveLength(3);
     expect(prod.database.readers).toBeGreaterThanOrEqual(2);
     expect(prod.database.backupRetentionDays).toBe(35);
@@ -101,7 +102,7 @@ describe('environment configuration', () => {
   });
 
   it('leaves every task a margin between its time budget and the Lambda timeout', () => {
-    for (const task of MAINTENANCE_TASKS) {
+    for (const task of TASK_NAMES) {
       const settings = environmentConfig('prod').maintenance.tasks[task];
       const budget = taskTimeBudgetMs(settings);
       expect(budget).toBeGreaterThan(0);

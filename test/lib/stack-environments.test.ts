@@ -1,5 +1,6 @@
 import { environmentConfig } from '../../lib/config/environments';
-import { MAINTENANCE_DB_USER, MAINTENANCE_TASKS } from '../../lib/config/managed-objects';
+import { TASK_NAMES } from '../../lambdas/tasks/task-names';
+import { MAINTENANCE_DB_USER } from '../../lib/config/managed-objects';
 import { Synthesized, alarmsByName, logicalId, resourcesOfType, synthesize } from './synth';
 
 /**
@@ -91,9 +92,26 @@ describe('data-api driver', () => {
     expect(JSON.stringify(dataApiStatement.Resource)).toContain(logicalId(dataApi.stack, dataApi.stack.database.cluster));
     expect(statements.some((s) => s.Action === 'rds-db:connect')).toBe(false);
 
-    for (const task of MAINTENANCE_TASKS) {
+    for (const task of TASK_NAMES) {
       const fn = dataApi.template.toJSON().Resources[logicalId(dataApi.stack, dataApi.stack.maintenance.tasks[task].function)].Properties;
       expect(fn.Environment.Variables).toMatchObject({ DBOPS_DRIVER: 'data-api', DB_IAM_AUTH: 'false', DB_SECRET_ARN: expect.anything(), DB_CLUSTER_ARN: expect.anything() });
     }
+  });
+});
+
+describe('the long-query threshold', () => {
+  const longQueryInput = (s: Synthesized) =>
+    Object.values(resourcesOfType(s.template, 'AWS::Events::Rule'))
+      .map((rule) => JSON.parse(rule.Properties!.Targets[0].Input))
+      .find((input) => input.task === 'long-query-check');
+
+  it('reaches long-query-check in its scheduled event and its alarm from one setting, so they cannot disagree', () => {
+    const base = environmentConfig('dev');
+    expect(longQueryInput(dev)).toEqual({ task: 'long-query-check', thresholdSeconds: base.alarms.longQuerySeconds });
+    expect(alarmsByName(dev.template)['dbops-dev-LongRunningQuery'].Threshold).toBe(base.alarms.longQuerySeconds);
+
+    const changed = synthesize('dev', { alarms: { ...base.alarms, longQuerySeconds: 45 } });
+    expect(longQueryInput(changed)).toEqual({ task: 'long-query-check', thresholdSeconds: 45 });
+    expect(alarmsByName(changed.template)['dbops-dev-LongRunningQuery'].Threshold).toBe(45);
   });
 });

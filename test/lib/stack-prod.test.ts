@@ -4,7 +4,8 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { METRICS, METRIC_NAMESPACE } from '../../lambdas/metrics/catalog';
 import { environmentConfig, taskTimeBudgetMs } from '../../lib/config/environments';
-import { MAINTENANCE_DB_USER, MAINTENANCE_TASKS, MANAGED_MATERIALIZED_VIEWS, MANAGED_PARTITIONED_TABLES } from '../../lib/config/managed-objects';
+import { TASK_NAMES } from '../../lambdas/tasks/task-names';
+import { MAINTENANCE_DB_USER, MANAGED_MATERIALIZED_VIEWS, MANAGED_PARTITIONED_TABLES } from '../../lib/config/managed-objects';
 import { migrationsHash } from '../../lib/constructs/schema-migration';
 import { Synthesized, alarmsByName, logicalId, resourcesOfType, synthesize } from './synth';
 
@@ -274,7 +275,7 @@ describe('prod: replica auto scaling', () => {
 });
 
 describe('prod: maintenance functions', () => {
-  it.each(MAINTENANCE_TASKS)('%s: own function, schedule, retry policy, log group and environment contract', (task) => {
+  it.each(TASK_NAMES)('%s: own function, schedule, retry policy, log group and environment contract', (task) => {
     const settings = config.maintenance.tasks[task];
     const { function: fn, rule, logGroup } = synth.stack.maintenance.tasks[task];
     const functionId = id(fn);
@@ -313,7 +314,8 @@ describe('prod: maintenance functions', () => {
     const ruleProps = template().toJSON().Resources[id(rule)].Properties;
     expect(ruleProps.ScheduleExpression).toBe(settings.schedule);
     expect(ruleProps.Targets).toHaveLength(1);
-    expect(JSON.parse(ruleProps.Targets[0].Input)).toEqual({ task });
+    // long-query-check also carries the threshold its alarm watches (see stack-environments.test.ts).
+    expect(JSON.parse(ruleProps.Targets[0].Input)).toEqual(task === 'long-query-check' ? { task, thresholdSeconds: config.alarms.longQuerySeconds } : { task });
     expect(ruleProps.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [functionId, 'Arn'] });
     expect(ruleProps.Targets[0].RetryPolicy).toEqual({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: settings.maxEventAge.toSeconds() });
     expect(ruleProps.Targets[0].DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [id(synth.stack.maintenance.deadLetterQueue), 'Arn'] } });
@@ -364,7 +366,7 @@ describe('prod: maintenance functions', () => {
     // Writes to the eight task log groups, by ARN, and nowhere else.
     const logs = statements.filter((s) => [s.Action].flat().includes('logs:PutLogEvents'));
     const logResources = logs.flatMap((s) => [s.Resource].flat());
-    expect(logResources.map((r) => r['Fn::GetAtt'][0]).sort()).toEqual(MAINTENANCE_TASKS.map((task) => id(synth.stack.maintenance.tasks[task].logGroup)).sort());
+    expect(logResources.map((r) => r['Fn::GetAtt'][0]).sort()).toEqual(TASK_NAMES.map((task) => id(synth.stack.maintenance.tasks[task].logGroup)).sort());
   });
 
   it('keeps the dead-letter queue encrypted and TLS-only', () => {
@@ -465,7 +467,7 @@ describe('prod: alarms', () => {
     expect(alarms['dbops-prod-TransactionIdAge']).toMatchObject({ MetricName: 'TransactionIdAge', Threshold: 1_000_000_000 });
     expect(alarms['dbops-prod-DeadLetterQueueDepth']).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
 
-    for (const task of MAINTENANCE_TASKS) {
+    for (const task of TASK_NAMES) {
       const name = task.split('-').map((p) => p[0].toUpperCase() + p.slice(1)).join('');
       expect(alarms[`dbops-prod-${name}Failures`]).toMatchObject({
         MetricName: 'TaskFailure',
