@@ -143,6 +143,12 @@ describe('health metrics', () => {
     expect(h.sink.values('DeadTuplePercent', { Table: 'public.known', Environment: 'test' })[0]).toBeGreaterThan(20);
     expect(h.sink.values('InvalidIndexCount')[0]).toBe(1);
     expect(result.metrics?.rejected).toEqual([]);
+    // Each check contributes its own entries; together they are the summary the task always returned.
+    expect(Object.keys(result.summary).sort()).toEqual([
+      'cacheHitPercent', 'connectionUtilizationPercent', 'estimatedTableBloatBytes', 'indexCacheHitPercent', 'invalidIndexes', 'longRunningQueries',
+      'longestQuerySeconds', 'maxDeadTuplePercent', 'partitions', 'replicaLag', 'transactionIdAge', 'unusedIndexCount', 'views', 'worstDeadTupleTables',
+    ]);
+    expect(result.summary.invalidIndexes).toEqual(['public.dupes_v_key']);
   });
 
   it('a view never refreshed still publishes its staleness, counted from its registration', async () => {
