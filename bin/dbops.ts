@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { Pool } from 'pg';
 import { SingleBar, Presets } from 'cli-progress';
-import { loadConfig, DbopsConfig } from '../lambdas/db/env-config';
+import { loadRuntimeConfig, DbopsConfig } from '../lambdas/db/env-config';
 import { seedDemo, seedSteps } from '../local/demo-seed';
 import { createExecutor } from '../lambdas/db/pool-from-env';
 import { startEmbeddedServer } from '../local/embedded-server';
@@ -11,8 +11,8 @@ import { collectHealth, healthRows } from '../lambdas/checks/health';
 import { CloudWatchSink } from '../lambdas/metrics/cloudwatch-sink';
 import { ConsoleSink, MemorySink, MetricSink } from '../lambdas/metrics/sink';
 import { migrate } from '../lambdas/migrate/migrator';
-import { coerceOptionStrings, ValidationError } from '../lambdas/tasks/options';
-import { isTaskName } from '../lambdas/tasks/registry';
+import { COMMON_OPTIONS, coerceOptionStrings, describeOption, OptionSchema, ValidationError } from '../lambdas/tasks/options';
+import { isTaskName, TASKS } from '../lambdas/tasks/registry';
 import { optionSchemaOf, parseTaskRequest, runTask } from '../lambdas/tasks/runner';
 import { TASK_NAMES, TaskName, TaskResult } from '../lambdas/tasks/types';
 
@@ -22,7 +22,7 @@ class CliFailure extends Error {}
 function configFor(databaseUrl: string | undefined): DbopsConfig {
   const env = { ...process.env };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
-  return loadConfig(env);
+  return loadRuntimeConfig(env);
 }
 
 function sinkFor(kind: string, config: DbopsConfig): MetricSink {
@@ -73,16 +73,21 @@ function quietLog(message: string, fields?: Record<string, unknown>): void {
   if (process.env.DBOPS_VERBOSE) console.error(fields ? `${message} ${JSON.stringify(fields)}` : message);
 }
 
-const DEMO_ORDER: TaskName[] = [
-  'create-partitions',
-  'refresh-materialized-views',
-  'update-statistics',
-  'vacuum-analyze',
-  'reindex',
-  'drop-old-partitions',
-  'health-check',
-  'long-query-check',
-];
+/** Tasks whose demo order matters (partitions before the views read them, ...); every other task follows in TASK_NAMES order. */
+const DEMO_FIRST: readonly TaskName[] = ['create-partitions', 'refresh-materialized-views', 'update-statistics', 'vacuum-analyze', 'reindex', 'drop-old-partitions'];
+const DEMO_ORDER: readonly TaskName[] = [...DEMO_FIRST, ...TASK_NAMES.filter((t) => !DEMO_FIRST.includes(t))];
+
+/** `dbops run --help`: every task's options, read from the same specs the validator uses. */
+export function taskOptionsHelp(): string {
+  const list = (schema: OptionSchema) => Object.entries(schema).map(([name, spec]) => `    ${name} (${spec.type}): ${describeOption(spec)}`);
+  const lines = ['', 'Task options (--option key=value):'];
+  for (const task of TASK_NAMES) {
+    const own = list(TASKS[task].options);
+    lines.push(`  ${task}${own.length ? '' : ': none of its own'}`, ...own);
+  }
+  lines.push('  every task:', ...list(COMMON_OPTIONS));
+  return lines.join('\n');
+}
 
 async function demo(options: { dataDir: string; scale: number; json?: boolean }): Promise<void> {
   const out = (line: string) => console.log(line);
@@ -111,7 +116,7 @@ async function demo(options: { dataDir: string; scale: number; json?: boolean })
       await pool.end();
     }
 
-    const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, DBOPS_DRIVER: 'pg', DB_SECRET_ARN: undefined, DB_IAM_AUTH: undefined });
+    const config = loadRuntimeConfig({ ...process.env, DATABASE_URL: databaseUrl, DBOPS_DRIVER: 'pg', DB_SECRET_ARN: undefined, DB_IAM_AUTH: undefined });
     const executor = await createExecutor(config);
     const sink = new MemorySink();
     const results: TaskResult[] = [];
@@ -161,6 +166,7 @@ export function buildProgram(): Command {
     .option('--option <key=value>', 'task option (repeatable)', collectPair, {} as Record<string, string>)
     .option('--database-url <url>', 'connection string (default DATABASE_URL)')
     .addOption(new Option('--metrics <sink>', 'where metrics go').choices(['console', 'cloudwatch', 'none']).default('console'))
+    .addHelpText('after', taskOptionsHelp())
     .action(async (task: string, opts: { dryRun?: boolean; json?: boolean; option: Record<string, string>; databaseUrl?: string; metrics: string }) => {
       if (!isTaskName(task)) throw new ValidationError(`unknown task "${task}" (one of: ${TASK_NAMES.join(', ')})`);
       const result = await runOne(task, opts.option, opts);

@@ -41,7 +41,6 @@ export interface AppDatabaseConfig {
   readReplicaUrl?: string;
   pool: PoolSettings;
   replica: ReplicaSettings;
-  partitionRetentionMonths: number;
   query: QuerySettings;
   /** Signs pagination cursors when set; without it cursors are only checked for shape. */
   cursorSecret?: string;
@@ -62,7 +61,6 @@ export class AppConfigError extends Error {
 interface EnvironmentDefaults {
   pool: Omit<PoolSettings, 'applicationName'>;
   replica: ReplicaSettings;
-  partitionRetentionMonths: number;
   query: QuerySettings;
 }
 
@@ -73,30 +71,26 @@ export const DEFAULTS: Record<Environment, EnvironmentDefaults> = {
   development: {
     pool: { min: 1, max: 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 10_000, statementTimeoutMillis: 30_000, queryTimeoutMillis: 30_000, maxLifetimeSeconds: 1800 },
     replica: SHARED_REPLICA,
-    partitionRetentionMonths: 24,
     query: { enableQueryLogging: true, slowQueryThresholdMillis: 1000, cacheEnabled: false, cacheTtlSeconds: 300 },
   },
   test: {
     pool: { min: 0, max: 5, connectionTimeoutMillis: 5000, idleTimeoutMillis: 1000, statementTimeoutMillis: 10_000, queryTimeoutMillis: 10_000, maxLifetimeSeconds: 0 },
     replica: SHARED_REPLICA,
-    partitionRetentionMonths: 24,
     query: { enableQueryLogging: false, slowQueryThresholdMillis: 1000, cacheEnabled: false, cacheTtlSeconds: 300 },
   },
   staging: {
     pool: { min: 5, max: 50, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, statementTimeoutMillis: 30_000, queryTimeoutMillis: 30_000, maxLifetimeSeconds: 1800 },
     replica: SHARED_REPLICA,
-    partitionRetentionMonths: 24,
     query: { enableQueryLogging: true, slowQueryThresholdMillis: 1000, cacheEnabled: true, cacheTtlSeconds: 300 },
   },
   production: {
     pool: { min: 10, max: 100, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, statementTimeoutMillis: 30_000, queryTimeoutMillis: 30_000, maxLifetimeSeconds: 1800 },
     replica: SHARED_REPLICA,
-    partitionRetentionMonths: 24,
     query: { enableQueryLogging: true, slowQueryThresholdMillis: 1000, cacheEnabled: true, cacheTtlSeconds: 300 },
   },
 };
 
-/** Every variable loadConfig reads, for .env.example and documentation. */
+/** Every variable loadPlatformDbConfig reads, for .env.example and documentation. */
 export const CONFIG_VARIABLES = [
   'NODE_ENV',
   'DATABASE_URL',
@@ -111,7 +105,6 @@ export const CONFIG_VARIABLES = [
   'DATABASE_APPLICATION_NAME',
   'DATABASE_READ_AFTER_WRITE_WINDOW',
   'DATABASE_REPLICA_RETRY_COOLDOWN',
-  'PARTITION_RETENTION_MONTHS',
   'ENABLE_QUERY_LOGGING',
   'SLOW_QUERY_THRESHOLD',
   'ENABLE_QUERY_CACHE',
@@ -199,7 +192,7 @@ function stripPrismaParameters(url: URL): { url: string; connectionLimit?: strin
  * Parses the environment. Precedence: explicit variable, then (for the pool size and connect
  * timeout only) Prisma's connection_limit / pool_timeout in DATABASE_URL, then the environment's default.
  */
-export function loadConfig(env: Env = process.env, environment?: Environment | string): AppDatabaseConfig {
+export function loadPlatformDbConfig(env: Env = process.env, environment?: Environment | string): AppDatabaseConfig {
   const read = new Reader(env);
   const name = resolveEnvironment(read, environment);
   const defaults = DEFAULTS[name];
@@ -247,7 +240,6 @@ export function loadConfig(env: Env = process.env, environment?: Environment | s
       readAfterWriteWindowMillis: read.integer('DATABASE_READ_AFTER_WRITE_WINDOW', 0, 3600_000) ?? defaults.replica.readAfterWriteWindowMillis,
       retryCooldownMillis: read.integer('DATABASE_REPLICA_RETRY_COOLDOWN', 0, 3600_000) ?? defaults.replica.retryCooldownMillis,
     },
-    partitionRetentionMonths: read.integer('PARTITION_RETENTION_MONTHS', 1, 1200) ?? defaults.partitionRetentionMonths,
     query: {
       enableQueryLogging: read.boolean('ENABLE_QUERY_LOGGING') ?? defaults.query.enableQueryLogging,
       slowQueryThresholdMillis: read.integer('SLOW_QUERY_THRESHOLD', 1, DAY_MS) ?? defaults.query.slowQueryThresholdMillis,

@@ -28,7 +28,7 @@ export interface QueryOptimizerOptions {
   now?: () => number;
 }
 
-/** Options from the parsed configuration (loadConfig().query). */
+/** Options from the parsed configuration (loadPlatformDbConfig().query). */
 export function optimizerOptionsFromConfig(settings: QuerySettings): QueryOptimizerOptions {
   return {
     enableQueryLogging: settings.enableQueryLogging,

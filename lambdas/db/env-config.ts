@@ -112,7 +112,8 @@ function connection(env: Env, driver: Driver): ConnectionConfig {
   throw new ConfigError('DATABASE_URL', 'is not set, and neither DB_SECRET_ARN nor DB_IAM_AUTH=true names another way to connect');
 }
 
-export function loadConfig(env: Env = process.env): DbopsConfig {
+/** The maintenance runtime's settings (Lambda, CLI, demo); the application library's are platform-db's loadPlatformDbConfig. */
+export function loadRuntimeConfig(env: Env = process.env): DbopsConfig {
   const driverRaw = text(env, 'DBOPS_DRIVER') ?? 'pg';
   if (driverRaw !== 'pg' && driverRaw !== 'data-api') throw new ConfigError('DBOPS_DRIVER', `must be "pg" or "data-api", got "${driverRaw}"`);
   const environment = text(env, 'DBOPS_ENV') ?? 'local';

@@ -1,4 +1,4 @@
-import { ConfigError, DbopsConfig, loadConfig } from '../db/env-config';
+import { ConfigError, DbopsConfig, loadRuntimeConfig } from '../db/env-config';
 import type { Executor } from '../db/executor';
 import { ConnectionDeps, createExecutor } from '../db/pool-from-env';
 import { CloudWatchSink } from '../metrics/cloudwatch-sink';
@@ -59,7 +59,7 @@ export function createHandler(deps: HandlerDeps = {}) {
   };
 
   async function handler(event: unknown, context?: LambdaContextLike): Promise<TaskResult> {
-    const config = loadConfig(deps.env ?? process.env);
+    const config = loadRuntimeConfig(deps.env ?? process.env);
     let result: TaskResult;
     try {
       parseTaskRequest(event);

@@ -9,7 +9,6 @@ const CREATE_SQL = `
 
 export const createPartitions = defineTask({
   name: 'create-partitions',
-  schedule: 'cron(15 0 * * ? *)',
   description: 'Create the current and upcoming monthly partitions (dbops.create_monthly_partitions), moving rows out of the default partition',
   statementTimeoutMs: 5 * 60_000,
   options: {
@@ -17,7 +16,8 @@ export const createPartitions = defineTask({
     monthsAhead: { type: 'integer', min: 1, max: 120, description: "Months after the current one (default: the table's premake_months)" },
     includeDefaultMonths: {
       type: 'boolean',
-      description: 'Also create every month that has rows in the default partition, moving them out (default true)',
+      default: true,
+      description: 'Also create every month that has rows in the default partition, moving them out',
     },
   },
   async run(ctx, options) {
@@ -33,7 +33,7 @@ export const createPartitions = defineTask({
       ({ remaining, failures } = await eachWithinBudget(ctx, tables, (t) => t, async (table) => {
         const rows = await ctx.maintain<{ partition_name: string; created: boolean; rows_moved: string }>(
           CREATE_SQL,
-          [table, options.monthsAhead ?? null, options.includeDefaultMonths ?? true],
+          [table, options.monthsAhead ?? null, options.includeDefaultMonths],
           { label: table },
         );
         for (const row of rows.filter((r) => r.created)) created.push({ table, partition: row.partition_name, rowsMoved: Number(row.rows_moved) });

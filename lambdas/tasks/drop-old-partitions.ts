@@ -9,7 +9,6 @@ const DROP_SQL = `
 
 export const dropOldPartitions = defineTask({
   name: 'drop-old-partitions',
-  schedule: 'cron(30 3 ? * SUN *)',
   description: 'Detach and drop monthly partitions older than the retention (dbops.drop_old_partitions); dryRun lists them',
   statementTimeoutMs: 5 * 60_000,
   options: {

@@ -18,7 +18,6 @@ const CANCEL_SQL = `
 
 export const longQueryCheck = defineTask({
   name: 'long-query-check',
-  schedule: 'rate(1 minute)',
   description: 'Count and log active queries older than a threshold; optionally cancel those above a hard limit',
   statementTimeoutMs: 15_000,
   options: {

@@ -12,7 +12,12 @@ export type OptionSchema = Record<string, OptionSpec>;
 
 type ValueOf<S extends OptionSpec> = S extends { type: 'boolean' } ? boolean : S extends { type: 'string' } ? string : number;
 
-export type OptionsOf<S extends OptionSchema> = { [K in keyof S]?: ValueOf<S[K]> };
+/** Validated options: an option with a `default` is always present, the others may be absent. */
+export type OptionsOf<S extends OptionSchema> = {
+  [K in keyof S as S[K] extends { default: unknown } ? K : never]: ValueOf<S[K]>;
+} & {
+  [K in keyof S as S[K] extends { default: unknown } ? never : K]?: ValueOf<S[K]>;
+};
 
 export class ValidationError extends Error {
   constructor(message: string) {
@@ -48,7 +53,7 @@ function checkOne(task: string, name: string, spec: OptionSpec, value: unknown):
   }
 }
 
-/** Strict: JSON values of the right type, no unknown fields. */
+/** Strict: JSON values of the right type, no unknown fields; an option left out takes its spec's default. */
 export function validateOptions<S extends OptionSchema>(task: string, schema: S, raw: Record<string, unknown>): OptionsOf<S> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(raw)) {
@@ -60,7 +65,15 @@ export function validateOptions<S extends OptionSchema>(task: string, schema: S,
     if (value === undefined) continue;
     out[name] = checkOne(task, name, spec, value);
   }
+  for (const [name, spec] of Object.entries(schema)) {
+    if (out[name] === undefined && spec.default !== undefined) out[name] = spec.default;
+  }
   return out as OptionsOf<S>;
+}
+
+/** The option's description with its default, as the CLI help and the README show it. */
+export function describeOption(spec: OptionSpec): string {
+  return spec.default === undefined ? spec.description : `${spec.description} (default ${spec.default})`;
 }
 
 /** CLI: k=v strings turned into the schema's types first, then checked like an event. */
@@ -87,7 +100,7 @@ export function coerceOptionStrings(task: string, schema: OptionSchema, pairs: R
 
 /** Options every task accepts. */
 export const COMMON_OPTIONS = {
-  dryRun: { type: 'boolean', description: 'Report what would be done; change nothing' },
+  dryRun: { type: 'boolean', default: false, description: 'Report what would be done; change nothing' },
   lockTimeoutMs: { type: 'integer', min: 1, max: 60_000, description: 'lock_timeout for each DDL/maintenance statement (default DBOPS_LOCK_TIMEOUT_MS)' },
   timeBudgetMs: { type: 'integer', min: 1000, max: 24 * 3600 * 1000, description: 'Stop starting new work after this long' },
 } as const satisfies OptionSchema;

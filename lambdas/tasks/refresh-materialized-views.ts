@@ -40,7 +40,6 @@ async function refreshOne(ctx: TaskContext, view: string, populated: boolean): P
 
 export const refreshMaterializedViews = defineTask({
   name: 'refresh-materialized-views',
-  schedule: 'cron(5 * * * ? *)',
   description: 'REFRESH MATERIALIZED VIEW CONCURRENTLY each managed view in refresh_order (plain refresh while unpopulated), logged in dbops.mv_refresh_log',
   statementTimeoutMs: 15 * 60_000,
   options: {

@@ -23,7 +23,3 @@ export const TASKS: { readonly [K in TaskName]: TaskDefinition } = {
 export function isTaskName(name: unknown): name is TaskName {
   return typeof name === 'string' && (TASK_NAMES as readonly string[]).includes(name);
 }
-
-export function getTask(name: TaskName): TaskDefinition {
-  return TASKS[name];
-}

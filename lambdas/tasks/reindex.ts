@@ -27,7 +27,6 @@ async function dropIndexConcurrently(ctx: TaskContext, index: string): Promise<v
 
 export const reindex = defineTask({
   name: 'reindex',
-  schedule: 'cron(0 5 1 * ? *)',
   description: 'Drop INVALID _ccnew/_ccold leftovers, then REINDEX INDEX CONCURRENTLY bloated btree indexes',
   statementTimeoutMs: 5 * 60_000,
   dataApiUnsupported:
@@ -36,8 +35,8 @@ export const reindex = defineTask({
   options: {
     index: { type: 'string', pattern: QUALIFIED_NAME, maxLength: 127, description: 'Only this index (schema.index)' },
     all: { type: 'boolean', description: 'Rebuild every btree index, bloated or not' },
-    minBloatPercent: { type: 'number', min: 0, max: 100, description: 'Estimated bloat share that triggers a rebuild (default 30)' },
-    minBloatBytes: { type: 'integer', min: 0, max: 1e15, description: 'Estimated wasted bytes that trigger a rebuild (default 10 MiB)' },
+    minBloatPercent: { type: 'number', min: 0, max: 100, default: 30, description: 'Estimated bloat share that triggers a rebuild' },
+    minBloatBytes: { type: 'integer', min: 0, max: 1e15, default: 10 * 1024 * 1024, description: 'Estimated wasted bytes that trigger a rebuild' },
   },
   async run(ctx, options) {
     const droppedLeftovers: string[] = [];
@@ -54,11 +53,9 @@ export const reindex = defineTask({
     }
 
     const { method, indexes } = await indexBloat(ctx.reader);
-    const minPercent = options.minBloatPercent ?? 30;
-    const minBytes = options.minBloatBytes ?? 10 * 1024 * 1024;
     const wanted = options.index ? qualify(options.index) : undefined;
     const candidates = indexes.filter((i: IndexBloat) =>
-      wanted ? i.index === wanted : options.all || (i.bloatPercent >= minPercent && i.bloatBytes >= minBytes),
+      wanted ? i.index === wanted : options.all || (i.bloatPercent >= options.minBloatPercent && i.bloatBytes >= options.minBloatBytes),
     );
     if (wanted && candidates.length === 0) {
       ctx.log(`${wanted} is not a valid btree index with pages; nothing to rebuild`);

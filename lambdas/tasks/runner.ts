@@ -64,9 +64,9 @@ export async function runTask(event: unknown, deps: RunnerDeps): Promise<TaskRes
   if (deps.executor.driver === 'data-api' && definition.dataApiUnsupported) {
     throw new UnsupportedByDriverError('data-api', `task ${definition.name}`, definition.dataApiUnsupported);
   }
-  const options = request.options as { dryRun?: boolean; lockTimeoutMs?: number; timeBudgetMs?: number };
+  const options = request.options as { dryRun: boolean; lockTimeoutMs?: number; timeBudgetMs?: number };
   const log = deps.log ?? defaultLog;
-  const dryRun = options.dryRun ?? false;
+  const dryRun = options.dryRun;
   const started = Date.now();
   const result: TaskResult = {
     task: definition.name,

@@ -55,8 +55,6 @@ export interface TaskOutcome {
 
 export interface TaskDefinition<S extends OptionSchema = OptionSchema> {
   readonly name: TaskName;
-  /** EventBridge schedule expression; mirrors lib/config/environments.ts (which the stack actually uses). */
-  readonly schedule: string;
   readonly description: string;
   /** Task-specific options; COMMON_OPTIONS are accepted by every task. */
   readonly options: S;

@@ -36,24 +36,23 @@ const PARENTS_SQL = `
 
 export const updateStatistics = defineTask({
   name: 'update-statistics',
-  schedule: 'cron(45 2 * * ? *)',
   description: 'ANALYZE tables whose modifications since the last ANALYZE pass a threshold',
   // PgHero's ANALYZE: statement_timeout 120 s.
   statementTimeoutMs: 120_000,
   options: {
     table: { type: 'string', pattern: QUALIFIED_NAME, maxLength: 127, description: 'Only this table (schema.table)' },
-    minModifiedRows: { type: 'integer', min: 1, max: 1e12, description: 'Absolute threshold of n_mod_since_analyze (default 1000)' },
-    minModifiedPercent: { type: 'number', min: 0, max: 100, description: 'Threshold relative to n_live_tup (default 10)' },
-    parentMaxAgeHours: { type: 'integer', min: 1, max: 24 * 365, description: 'Re-analyze partitioned parents after this long (default 168)' },
+    minModifiedRows: { type: 'integer', min: 1, max: 1e12, default: 1000, description: 'Absolute threshold of n_mod_since_analyze' },
+    minModifiedPercent: { type: 'number', min: 0, max: 100, default: 10, description: 'Threshold relative to n_live_tup' },
+    parentMaxAgeHours: { type: 'integer', min: 1, max: 24 * 365, default: 168, description: 'Re-analyze partitioned parents after this long' },
   },
   async run(ctx, options) {
     const only = options.table ? qualify(options.table) : null;
     const leaves = await ctx.read<{ table_name: string; live: string; modified: string }>(CANDIDATES_SQL, [
       only,
-      options.minModifiedRows ?? 1000,
-      options.minModifiedPercent ?? 10,
+      options.minModifiedRows,
+      options.minModifiedPercent,
     ]);
-    const parents = await ctx.read<{ table_name: string; live: string; modified: string }>(PARENTS_SQL, [only, options.parentMaxAgeHours ?? 168]);
+    const parents = await ctx.read<{ table_name: string; live: string; modified: string }>(PARENTS_SQL, [only, options.parentMaxAgeHours]);
     const parentNames = new Set(parents.map((p) => p.table_name));
     const tables = [...leaves, ...parents];
     const analyzed: { table: string; modifiedBefore: number; liveRows: number; partitionedParent?: true }[] = [];

@@ -20,19 +20,18 @@ const CANDIDATES_SQL = `
 
 export const vacuumAnalyze = defineTask({
   name: 'vacuum-analyze',
-  schedule: 'cron(0 4 ? * SUN *)',
   description: 'VACUUM (ANALYZE) each table, worst dead-tuple share first; never inside a transaction',
   statementTimeoutMs: 30 * 60_000,
   options: {
     table: { type: 'string', pattern: QUALIFIED_NAME, maxLength: 127, description: 'Only this table (schema.table)' },
-    all: { type: 'boolean', description: 'Also tables without dead tuples that were vacuumed before' },
-    minDeadTuples: { type: 'integer', min: 0, max: 1e12, description: 'Skip tables with fewer dead tuples (default 1)' },
+    all: { type: 'boolean', default: false, description: 'Also tables without dead tuples that were vacuumed before' },
+    minDeadTuples: { type: 'integer', min: 0, max: 1e12, default: 1, description: 'Skip tables with fewer dead tuples' },
   },
   async run(ctx, options) {
     const tables = await ctx.read<{ table_name: string; live: string; dead: string; dead_percent: number }>(CANDIDATES_SQL, [
       options.table ? qualify(options.table) : null,
-      options.all ?? false,
-      options.minDeadTuples ?? 1,
+      options.all,
+      options.minDeadTuples,
     ]);
     const vacuumed: { table: string; deadBefore: number; deadPercentBefore: number; durationMs: number }[] = [];
     ctx.progress.vacuumed = vacuumed;

@@ -3,6 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../bin/dbops';
+import { describeOption } from '../../lambdas/tasks/options';
+import { optionSchemaOf } from '../../lambdas/tasks/runner';
+import { TASK_NAMES } from '../../lambdas/tasks/types';
 import { createEmptyDatabase, createTestDatabase, TestDatabase } from '../support/database';
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -127,6 +130,21 @@ describe('dbops CLI', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('run --help lists every option of every task with the description and default the validator uses', async () => {
+    const out: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: string) => (out.push(String(chunk)), true)) as never);
+    try {
+      expect(await main(['run', '--help'])).toBe(0);
+    } finally {
+      write.mockRestore();
+    }
+    const help = out.join('');
+    for (const task of TASK_NAMES) {
+      for (const [name, spec] of Object.entries(optionSchemaOf(task))) expect(help).toContain(`${name} (${spec.type}): ${describeOption(spec)}`);
+    }
+    expect(help).toContain('minBloatBytes (integer): Estimated wasted bytes that trigger a rebuild (default 10485760)');
+  });
 
   it('the process exits non-zero with a one-line reason', async () => {
     const { code, err } = await processRun('run', 'health-check');

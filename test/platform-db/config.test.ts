@@ -1,23 +1,23 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AppConfigError, CONFIG_VARIABLES, loadConfig } from '../../platform-db/config';
+import { AppConfigError, CONFIG_VARIABLES, loadPlatformDbConfig } from '../../platform-db/config';
 import { poolOptions } from '../../platform-db/pools';
 
 const URL = 'postgresql://app:secret@db.internal:5432/platform';
 
 function issuesOf(env: Record<string, string>, environment?: string): { variable: string; problem: string }[] {
   try {
-    loadConfig(env, environment);
+    loadPlatformDbConfig(env, environment);
   } catch (error) {
     expect(error).toBeInstanceOf(AppConfigError);
     return (error as AppConfigError).issues;
   }
-  throw new Error('loadConfig accepted the environment');
+  throw new Error('loadPlatformDbConfig accepted the environment');
 }
 
-describe('loadConfig', () => {
+describe('loadPlatformDbConfig', () => {
   it('gives the spec production pool defaults', () => {
-    const config = loadConfig({ DATABASE_URL: URL, NODE_ENV: 'production' });
+    const config = loadPlatformDbConfig({ DATABASE_URL: URL, NODE_ENV: 'production' });
     expect(config.environment).toBe('production');
     expect(config.pool).toMatchObject({
       min: 10,
@@ -27,24 +27,23 @@ describe('loadConfig', () => {
       statementTimeoutMillis: 30000,
       queryTimeoutMillis: 30000,
     });
-    expect(config.partitionRetentionMonths).toBe(24);
     expect(config.query).toEqual({ enableQueryLogging: true, slowQueryThresholdMillis: 1000, cacheEnabled: true, cacheTtlSeconds: 300 });
     expect(config.readReplicaUrl).toBeUndefined();
   });
 
   it('chooses defaults by NODE_ENV, and an explicit environment argument wins', () => {
-    const dev = loadConfig({ DATABASE_URL: URL, NODE_ENV: 'development' });
-    const test = loadConfig({ DATABASE_URL: URL, NODE_ENV: 'test' });
-    const staging = loadConfig({ DATABASE_URL: URL, NODE_ENV: 'test' }, 'staging');
+    const dev = loadPlatformDbConfig({ DATABASE_URL: URL, NODE_ENV: 'development' });
+    const test = loadPlatformDbConfig({ DATABASE_URL: URL, NODE_ENV: 'test' });
+    const staging = loadPlatformDbConfig({ DATABASE_URL: URL, NODE_ENV: 'test' }, 'staging');
     expect(dev.pool.max).toBeLessThan(100);
     expect(test.pool.max).toBeLessThan(dev.pool.max + 1);
     expect(staging.environment).toBe('staging');
     expect(staging.pool.max).toBe(50);
-    expect(loadConfig({ DATABASE_URL: URL }).environment).toBe('development');
+    expect(loadPlatformDbConfig({ DATABASE_URL: URL }).environment).toBe('development');
   });
 
   it('reads every variable the spec lists', () => {
-    const config = loadConfig({
+    const config = loadPlatformDbConfig({
       NODE_ENV: 'production',
       DATABASE_URL: URL,
       DATABASE_READ_REPLICA_URL: 'postgres://app:secret@replica.internal:5432/platform',
@@ -55,7 +54,6 @@ describe('loadConfig', () => {
       DATABASE_STATEMENT_TIMEOUT: '4000',
       DATABASE_QUERY_TIMEOUT: '4500',
       DATABASE_MAX_CONNECTION_LIFETIME: '600',
-      PARTITION_RETENTION_MONTHS: '12',
       ENABLE_QUERY_LOGGING: 'false',
       SLOW_QUERY_THRESHOLD: '250',
       ENABLE_QUERY_CACHE: '0',
@@ -63,23 +61,22 @@ describe('loadConfig', () => {
     });
     expect(config.readReplicaUrl).toBe('postgres://app:secret@replica.internal:5432/platform');
     expect(config.pool).toMatchObject({ min: 3, max: 7, connectionTimeoutMillis: 1500, idleTimeoutMillis: 2500, statementTimeoutMillis: 4000, queryTimeoutMillis: 4500, maxLifetimeSeconds: 600 });
-    expect(config.partitionRetentionMonths).toBe(12);
     expect(config.query).toEqual({ enableQueryLogging: false, slowQueryThresholdMillis: 250, cacheEnabled: false, cacheTtlSeconds: 60 });
   });
 
   it('treats empty values as unset', () => {
-    const config = loadConfig({ DATABASE_URL: URL, NODE_ENV: 'production', DATABASE_POOL_MAX: '', ENABLE_QUERY_CACHE: '  ' });
+    const config = loadPlatformDbConfig({ DATABASE_URL: URL, NODE_ENV: 'production', DATABASE_POOL_MAX: '', ENABLE_QUERY_CACHE: '  ' });
     expect(config.pool.max).toBe(100);
     expect(config.query.cacheEnabled).toBe(true);
   });
 
   it("uses Prisma's connection_limit and pool_timeout only as fallbacks, and strips them from the URL", () => {
     const withParams = `${URL}?connection_limit=20&pool_timeout=5&sslmode=require`;
-    const fallback = loadConfig({ DATABASE_URL: withParams, NODE_ENV: 'production' });
+    const fallback = loadPlatformDbConfig({ DATABASE_URL: withParams, NODE_ENV: 'production' });
     expect(fallback.pool.max).toBe(20);
     expect(fallback.pool.connectionTimeoutMillis).toBe(5000);
     expect(fallback.databaseUrl).toBe(`${URL}?sslmode=require`);
-    const explicit = loadConfig({ DATABASE_URL: withParams, NODE_ENV: 'production', DATABASE_POOL_MAX: '100', DATABASE_CONNECTION_TIMEOUT: '3000' });
+    const explicit = loadPlatformDbConfig({ DATABASE_URL: withParams, NODE_ENV: 'production', DATABASE_POOL_MAX: '100', DATABASE_CONNECTION_TIMEOUT: '3000' });
     expect(explicit.pool.max).toBe(100);
     expect(explicit.pool.connectionTimeoutMillis).toBe(3000);
   });
@@ -91,7 +88,6 @@ describe('loadConfig', () => {
     [{ DATABASE_IDLE_TIMEOUT: '0' }, 'DATABASE_IDLE_TIMEOUT', /between 1 and/],
     [{ SLOW_QUERY_THRESHOLD: '1e3' }, 'SLOW_QUERY_THRESHOLD', /whole number/],
     [{ QUERY_CACHE_TTL: '-300' }, 'QUERY_CACHE_TTL', /between 1 and/],
-    [{ PARTITION_RETENTION_MONTHS: 'two years' }, 'PARTITION_RETENTION_MONTHS', /whole number/],
     [{ ENABLE_QUERY_LOGGING: 'yes please' }, 'ENABLE_QUERY_LOGGING', /true, false, 1 or 0/],
     [{ ENABLE_QUERY_CACHE: 'on' }, 'ENABLE_QUERY_CACHE', /true, false, 1 or 0/],
     [{ DATABASE_POOL_MIN: '20', DATABASE_POOL_MAX: '10' }, 'DATABASE_POOL_MIN', /\(20\) must not be above DATABASE_POOL_MAX \(10\)/],
@@ -105,7 +101,7 @@ describe('loadConfig', () => {
     const issue = issues.find((i) => i.variable === variable);
     expect(issue).toBeDefined();
     expect(issue!.problem).toMatch(problem);
-    expect(() => loadConfig({ DATABASE_URL: URL, NODE_ENV: 'production', ...bad } as Record<string, string>)).toThrow(variable);
+    expect(() => loadPlatformDbConfig({ DATABASE_URL: URL, NODE_ENV: 'production', ...bad } as Record<string, string>)).toThrow(variable);
   });
 
   it('requires DATABASE_URL, rejects an unknown environment, and reports every problem at once', () => {
@@ -115,7 +111,7 @@ describe('loadConfig', () => {
   });
 
   it('turns the configuration into pg pool options for writer and reader', () => {
-    const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: URL, DATABASE_READ_REPLICA_URL: 'postgresql://replica:5432/platform', DATABASE_APPLICATION_NAME: 'api' });
+    const config = loadPlatformDbConfig({ NODE_ENV: 'production', DATABASE_URL: URL, DATABASE_READ_REPLICA_URL: 'postgresql://replica:5432/platform', DATABASE_APPLICATION_NAME: 'api' });
     const writer = poolOptions(config, 'writer');
     expect(writer).toMatchObject({
       connectionString: URL,
@@ -129,7 +125,7 @@ describe('loadConfig', () => {
       application_name: 'api:writer',
     });
     expect(poolOptions(config, 'reader')).toMatchObject({ connectionString: 'postgresql://replica:5432/platform', application_name: 'api:reader' });
-    const noReplica = loadConfig({ NODE_ENV: 'production', DATABASE_URL: URL });
+    const noReplica = loadPlatformDbConfig({ NODE_ENV: 'production', DATABASE_URL: URL });
     expect(() => poolOptions(noReplica, 'reader')).toThrow(/no connection string for the reader pool/);
   });
 
@@ -141,7 +137,7 @@ describe('loadConfig', () => {
       if (match) env[match[1]] = match[2];
     }
     expect(Object.keys(env).sort()).toEqual([...CONFIG_VARIABLES].sort());
-    const config = loadConfig(env);
+    const config = loadPlatformDbConfig(env);
     expect(config.pool).toMatchObject({ min: 10, max: 100, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000, statementTimeoutMillis: 30000, queryTimeoutMillis: 30000 });
   });
 });

@@ -1,5 +1,5 @@
 import { Client, Pool } from 'pg';
-import { loadConfig } from '../../platform-db/config';
+import { loadPlatformDbConfig } from '../../platform-db/config';
 import { checkPoolHealth } from '../../platform-db/pool-health';
 import { getPoolMetrics } from '../../platform-db/pool-metrics';
 import { monitorPool } from '../../platform-db/pool-monitor';
@@ -9,7 +9,7 @@ import { createTestDatabase, TestDatabase } from '../support/database';
 import { captureLogger, closedPort, manualClock, recordingSink, sleep, waitFor } from './support';
 
 function configFor(writerUrl: string, readerUrl?: string, extra: Record<string, string> = {}) {
-  return loadConfig({ NODE_ENV: 'test', DATABASE_URL: writerUrl, DATABASE_READ_REPLICA_URL: readerUrl, DATABASE_CONNECTION_TIMEOUT: '2000', ...extra });
+  return loadPlatformDbConfig({ NODE_ENV: 'test', DATABASE_URL: writerUrl, DATABASE_READ_REPLICA_URL: readerUrl, DATABASE_CONNECTION_TIMEOUT: '2000', ...extra });
 }
 
 async function servedBy(db: AppDatabase, options?: { consistency?: 'strong' | 'eventual' }): Promise<string> {

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Signer } from '@aws-sdk/rds-signer';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ConfigError, loadConfig } from '../../../lambdas/db/env-config';
+import { ConfigError, loadRuntimeConfig } from '../../../lambdas/db/env-config';
 import { poolConfigFor } from '../../../lambdas/db/pool-from-env';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:platform-db-AbCdEf';
@@ -9,7 +9,7 @@ const CLUSTER_ARN = 'arn:aws:rds:eu-west-1:123456789012:cluster:platform';
 
 describe('environment', () => {
   it('defaults for a local run', () => {
-    const config = loadConfig({ DATABASE_URL: 'postgresql://u:p@localhost:5432/db' });
+    const config = loadRuntimeConfig({ DATABASE_URL: 'postgresql://u:p@localhost:5432/db' });
     expect(config).toMatchObject({
       environment: 'local',
       driver: 'pg',
@@ -22,7 +22,7 @@ describe('environment', () => {
   });
 
   it('reads every variable', () => {
-    const config = loadConfig({
+    const config = loadRuntimeConfig({
       DBOPS_ENV: 'prod',
       DB_HOST: 'cluster.example',
       DB_PORT: '6432',
@@ -42,13 +42,13 @@ describe('environment', () => {
       lockTimeoutMs: 1500,
       timeBudgetMs: 600000,
     });
-    expect(loadConfig({ DBOPS_DRIVER: 'data-api', DB_CLUSTER_ARN: CLUSTER_ARN, DB_SECRET_ARN: SECRET_ARN, DB_NAME: 'platform' }).connection).toEqual({
+    expect(loadRuntimeConfig({ DBOPS_DRIVER: 'data-api', DB_CLUSTER_ARN: CLUSTER_ARN, DB_SECRET_ARN: SECRET_ARN, DB_NAME: 'platform' }).connection).toEqual({
       kind: 'data-api',
       clusterArn: CLUSTER_ARN,
       secretArn: SECRET_ARN,
       database: 'platform',
     });
-    expect(loadConfig({ DB_IAM_AUTH: 'true', DB_HOST: 'h', DB_NAME: 'd', DB_USER: 'u' }).connection).toMatchObject({ kind: 'iam', port: 5432 });
+    expect(loadRuntimeConfig({ DB_IAM_AUTH: 'true', DB_HOST: 'h', DB_NAME: 'd', DB_USER: 'u' }).connection).toMatchObject({ kind: 'iam', port: 5432 });
   });
 
   it.each([
@@ -73,7 +73,7 @@ describe('environment', () => {
   ])('rejects %j naming %s', (env, variable) => {
     let error: unknown;
     try {
-      loadConfig(env);
+      loadRuntimeConfig(env);
     } catch (e) {
       error = e;
     }

@@ -1,5 +1,5 @@
 import { budgetFor, LAMBDA_SAFETY_MARGIN_MS, TimeBudget } from '../../../lambdas/tasks/budget';
-import { coerceOptionStrings, ValidationError, validateOptions } from '../../../lambdas/tasks/options';
+import { coerceOptionStrings, describeOption, ValidationError, validateOptions } from '../../../lambdas/tasks/options';
 import { optionSchemaOf, parseTaskRequest } from '../../../lambdas/tasks/runner';
 import { TASKS } from '../../../lambdas/tasks/registry';
 import { TASK_NAMES } from '../../../lambdas/tasks/types';
@@ -34,22 +34,45 @@ describe('time budget', () => {
 });
 
 describe('task options', () => {
-  it('every task has a schedule, a description and a statement timeout; options never shadow the common ones', () => {
+  it('every task has a description and a statement timeout; options never shadow the common ones', () => {
     for (const name of TASK_NAMES) {
       const task = TASKS[name];
       expect(task.name).toBe(name);
-      expect(task.schedule).toMatch(/^(rate|cron)\(/);
+      expect(task.description.length).toBeGreaterThan(0);
       expect(task.statementTimeoutMs).toBeGreaterThan(0);
       expect(Object.keys(task.options)).not.toEqual(expect.arrayContaining(['dryRun']));
     }
   });
 
   it('accepts well-typed options and leaves out undefined ones', () => {
-    expect(parseTaskRequest({ task: 'reindex', all: true, minBloatPercent: 12.5, dryRun: false })).toEqual({
+    expect(parseTaskRequest({ task: 'reindex', all: true, minBloatPercent: 12.5, dryRun: true })).toEqual({
       task: 'reindex',
-      options: { all: true, minBloatPercent: 12.5, dryRun: false },
+      options: { all: true, minBloatPercent: 12.5, dryRun: true, minBloatBytes: 10 * 1024 * 1024 },
     });
     expect(validateOptions('x', { a: { type: 'boolean', description: '' } }, { a: undefined })).toEqual({});
+  });
+
+  it('fills every option left out from its spec default, and nothing else', () => {
+    const schema = { n: { type: 'integer', min: 0, max: 10, default: 3, description: '' }, flag: { type: 'boolean', default: false, description: '' }, free: { type: 'string', pattern: /^x$/, maxLength: 1, description: '' } } as const;
+    expect(validateOptions('x', schema, {})).toEqual({ n: 3, flag: false });
+    expect(validateOptions('x', schema, { n: 0, flag: true, free: 'x' })).toEqual({ n: 0, flag: true, free: 'x' });
+    expect(validateOptions('x', schema, { n: undefined })).toEqual({ n: 3, flag: false });
+  });
+
+  it('every default is a valid value of its own option, and the description shows it', () => {
+    for (const name of TASK_NAMES) {
+      const schema = optionSchemaOf(name);
+      for (const [option, spec] of Object.entries(schema)) {
+        if (spec.default === undefined) {
+          expect(describeOption(spec)).toBe(spec.description);
+          continue;
+        }
+        expect(validateOptions(name, schema, { [option]: spec.default })[option]).toBe(spec.default);
+        expect(describeOption(spec)).toBe(`${spec.description} (default ${spec.default})`);
+        // The default is written once: the description must not repeat it by hand.
+        expect(spec.description).not.toMatch(/\(default/i);
+      }
+    }
   });
 
   it('coerces CLI strings by the schema, then validates', () => {
@@ -58,6 +81,7 @@ describe('task options', () => {
       monthsAhead: 6,
       includeDefaultMonths: false,
       table: 'public.x',
+      dryRun: false,
     });
     expect(() => coerceOptionStrings('create-partitions', schema, { includeDefaultMonths: 'yes' })).toThrow(ValidationError);
     expect(() => validateOptions('create-partitions', schema, coerceOptionStrings('create-partitions', schema, { monthsAhead: '0' }))).toThrow(/between 1 and 120/);
