@@ -8,7 +8,7 @@ import { ParamSampler, readDataShape } from './params';
 import { Progress, silentProgress } from './progress';
 import { Rng } from './rng';
 import { ScaleSpec, expectedRowCounts } from './scale';
-import { BundleResult, measureBundles } from './sections/lambda-bundles';
+import { BundlesResult, measureBundles } from './sections/lambda-bundles';
 import { IngestResult, createPkOnlyCopy, indexCount, runIngest } from './sections/ingest';
 import { RefreshUnderReadResult, TaskRunResult, largestBtreeIndex, maintenancePlan, refreshUnderRead, runMaintenanceTask } from './sections/maintenance';
 import { PatternResult, measurePatterns, ratio } from './sections/query-patterns';
@@ -46,7 +46,7 @@ export interface BenchResult {
   ingest: { results: IngestResult[]; indexWriteCost: number | null };
   queue: { optimized: QueueResult; baseline: QueueResult | null; batchSize: number } | null;
   maintenance: { tasks: TaskRunResult[]; refreshUnderRead: RefreshUnderReadResult | null } | null;
-  bundles: { target: string; nodeVersion: string; bundles: BundleResult[] } | null;
+  bundles: BundlesResult | null;
   targets: TargetCheck[];
 }
 

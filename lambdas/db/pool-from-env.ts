@@ -1,10 +1,10 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { Signer } from '@aws-sdk/rds-signer';
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { Pool, PoolConfig } from 'pg';
 import { DataApiExecutor } from './data-api-executor';
 import type { ConnectionConfig, DbopsConfig } from './env-config';
 import type { Executor } from './executor';
+import { IamTokenRequest, IamTokenSigner, iamTokenSigner } from './iam-auth-token';
 import { PgExecutor } from './pg-executor';
 
 /**
@@ -20,7 +20,7 @@ const POOL_MAX = 2;
 export interface ConnectionDeps {
   secretsManager?: SecretsManagerClient;
   /** Builds the IAM token signer; tests stub getAuthToken. */
-  signer?: (config: { hostname: string; port: number; username: string; region?: string }) => Pick<Signer, 'getAuthToken'>;
+  signer?: (request: IamTokenRequest) => IamTokenSigner;
   rdsData?: RDSDataClient;
 }
 
@@ -71,12 +71,10 @@ export async function poolConfigFor(connection: Exclude<ConnectionConfig, { kind
       };
     }
     case 'iam': {
-      const signer = (deps.signer ?? ((config) => new Signer(config)))({
-        hostname: connection.host,
-        port: connection.port,
-        username: connection.user,
-        region: connection.region,
-      });
+      // Lambda always sets AWS_REGION; elsewhere it must be set, the token is signed for that region.
+      const region = connection.region;
+      if (!region) throw new Error('DB_IAM_AUTH=true needs AWS_REGION (the region of the database) to sign the token');
+      const signer = (deps.signer ?? iamTokenSigner)({ hostname: connection.host, port: connection.port, username: connection.user, region });
       return {
         ...base,
         host: connection.host,

@@ -9,17 +9,26 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /**
- * Shared esbuild settings. The SDK clients come from the runtime; @aws-sdk/rds-signer is a
- * utility the runtime does not promise to carry, so it is bundled (hence `client-*`, not `*`).
- * pg's optional native binding is never used.
+ * Left out of every bundle:
+ * - `@aws-sdk/client-*`: the Node.js runtimes include the AWS SDK for JavaScript v3 ("Building
+ *   Lambda functions with Node.js", Runtime-included SDK versions), which is its clients.
+ * - `@aws-sdk/credential-provider-node`: loaded only where the credentials are not in the
+ *   environment (lambdas/db/iam-auth-token.ts); Lambda always sets AWS_ACCESS_KEY_ID,
+ *   AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN for the execution role ("Defined runtime
+ *   environment variables"), so a function never loads it. Every SDK client depends on it anyway.
+ * - `pg-native`: pg's optional native binding, never used.
+ * Nothing else of the SDK or Smithy is imported, so no bundled copy mixes with the runtime's.
  */
+const EXTERNAL_MODULES = ['@aws-sdk/client-*', '@aws-sdk/credential-provider-node', 'pg-native'];
+
+/** Shared esbuild settings; benchmark section 6 measures the bundles that `cdk synth` builds with them. */
 export function bundlingOptions(extra: Partial<nodejs.BundlingOptions> = {}): nodejs.BundlingOptions {
   return {
     minify: true,
     sourceMap: true,
     target: 'node24',
     format: nodejs.OutputFormat.CJS,
-    externalModules: ['@aws-sdk/client-*', 'pg-native'],
+    externalModules: EXTERNAL_MODULES,
     ...extra,
   };
 }

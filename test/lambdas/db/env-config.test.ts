@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { Signer } from '@aws-sdk/rds-signer';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConfigError, loadRuntimeConfig } from '../../../lambdas/db/env-config';
+import type { IamTokenRequest } from '../../../lambdas/db/iam-auth-token';
 import { poolConfigFor } from '../../../lambdas/db/pool-from-env';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:platform-db-AbCdEf';
@@ -111,16 +111,18 @@ describe('pool configuration', () => {
   });
 
   it('uses a fresh IAM auth token per connection, over verified TLS', async () => {
-    const tokens = jest.spyOn(Signer.prototype, 'getAuthToken').mockResolvedValueOnce('token-1').mockResolvedValueOnce('token-2');
-    try {
-      const config = await poolConfigFor({ kind: 'iam', host: 'writer.example', port: 5432, database: 'platform', user: 'dbops', region: 'eu-west-1' });
-      expect(config.ssl).toEqual({ rejectUnauthorized: true });
-      expect(config.user).toBe('dbops');
-      const password = config.password as () => Promise<string>;
-      expect(await password()).toBe('token-1');
-      expect(await password()).toBe('token-2');
-    } finally {
-      tokens.mockRestore();
-    }
+    const getAuthToken = jest.fn<Promise<string>, []>().mockResolvedValueOnce('token-1').mockResolvedValueOnce('token-2');
+    const signer = jest.fn((_request: IamTokenRequest) => ({ getAuthToken }));
+    const config = await poolConfigFor({ kind: 'iam', host: 'writer.example', port: 5432, database: 'platform', user: 'dbops', region: 'eu-west-1' }, { signer });
+    expect(signer).toHaveBeenCalledWith({ hostname: 'writer.example', port: 5432, username: 'dbops', region: 'eu-west-1' });
+    expect(config.ssl).toEqual({ rejectUnauthorized: true });
+    expect(config.user).toBe('dbops');
+    const password = config.password as () => Promise<string>;
+    expect(await password()).toBe('token-1');
+    expect(await password()).toBe('token-2');
+  });
+
+  it('refuses IAM auth without a region to sign for', async () => {
+    await expect(poolConfigFor({ kind: 'iam', host: 'writer.example', port: 5432, database: 'platform', user: 'dbops' })).rejects.toThrow('DB_IAM_AUTH=true needs AWS_REGION');
   });
 });
