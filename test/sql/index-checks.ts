@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { QueryAnalyzer } from '../../platform-db/analyzer/query-analyzer';
 import { MIGRATIONS_DIR } from '../../lambdas/migrate/migration-files';
@@ -10,8 +10,13 @@ import { TestDatabase } from '../support/database';
  * them. indexes.test.ts runs them on the migrated schema and on planted mistakes.
  */
 
-/** The files that hold the optimization indexes, and the index names each creates. */
-export const OPTIMIZATION_FILES = ['030_optimization_indexes.sql', '031_partitioned_indexes.sql', '045_materialized_view_indexes.sql'];
+/**
+ * The files that hold the optimization indexes: every migration named `NNN_<what>_indexes.sql`
+ * (030, 031, 045 and any later one), so a new index migration is checked like the first ones.
+ */
+export const OPTIMIZATION_FILES = readdirSync(MIGRATIONS_DIR)
+  .filter((f) => /^\d{3}_[a-z0-9_]+_indexes\.sql$/.test(f))
+  .sort();
 
 export function indexNamesIn(file: string): string[] {
   const sql = readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8');
