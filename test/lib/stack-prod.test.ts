@@ -422,10 +422,11 @@ describe('prod: alarms', () => {
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 
+  // Thresholds are read from the config (the one place to change them); config.test.ts pins prod's to the spec.
   it('cover the spec thresholds', () => {
     const alarms = alarmsByName(template());
     const pool = alarms['dbops-prod-ProxyPoolUtilization'];
-    expect(pool).toMatchObject({ Threshold: 80, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+    expect(pool).toMatchObject({ Threshold: config.alarms.poolUtilizationPercent, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
     const expression = pool.Metrics.find((m: any) => m.Expression);
     expect(expression.Expression).toContain('used / allowed');
     const used = pool.Metrics.find((m: any) => m.Id === 'used').MetricStat.Metric;
@@ -434,19 +435,19 @@ describe('prod: alarms', () => {
 
     // The spec's own pool: every application pool, under the NODE_ENV the application library stamps.
     const appPool = alarms['dbops-prod-ApplicationPoolUtilization'];
-    expect(appPool).toMatchObject({ Threshold: 80, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+    expect(appPool).toMatchObject({ Threshold: config.alarms.poolUtilizationPercent, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
     expect(appPool.Metrics).toHaveLength(1);
     expect(appPool.Metrics[0]).toMatchObject({
       Expression: "SELECT MAX(PoolUtilization) FROM SCHEMA(AuroraDbops, Environment, Pool) WHERE Environment = 'production' OR Environment = 'prod'",
       Period: 60,
       ReturnData: true,
     });
-    expect(alarms['dbops-prod-ConnectionUtilization']).toMatchObject({ MetricName: 'ConnectionUtilization', Namespace: 'AuroraDbops', Threshold: 80, Dimensions: env });
-    expect(alarms['dbops-prod-SlowestStatementMeanTime']).toMatchObject({ MetricName: 'SlowestStatementMeanTime', Threshold: 1000, ComparisonOperator: 'GreaterThanThreshold' });
-    expect(alarms['dbops-prod-ProxyQueryResponseLatency']).toMatchObject({ MetricName: 'QueryDatabaseResponseLatency', Threshold: 1_000_000 });
-    expect(alarms['dbops-prod-CacheHitRatio']).toMatchObject({ MetricName: 'CacheHitRatio', Threshold: 90, ComparisonOperator: 'LessThanThreshold' });
-    expect(alarms['dbops-prod-DeadTuplePercent']).toMatchObject({ MetricName: 'MaxDeadTuplePercent', Threshold: 20, ComparisonOperator: 'GreaterThanThreshold' });
-    expect(alarms['dbops-prod-LongRunningQuery']).toMatchObject({ MetricName: 'LongestQueryDuration', Threshold: 30, Period: 60 });
+    expect(alarms['dbops-prod-ConnectionUtilization']).toMatchObject({ MetricName: 'ConnectionUtilization', Namespace: 'AuroraDbops', Threshold: config.alarms.poolUtilizationPercent, Dimensions: env });
+    expect(alarms['dbops-prod-SlowestStatementMeanTime']).toMatchObject({ MetricName: 'SlowestStatementMeanTime', Threshold: config.alarms.queryTimeMs, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(alarms['dbops-prod-ProxyQueryResponseLatency']).toMatchObject({ MetricName: 'QueryDatabaseResponseLatency', Threshold: config.alarms.queryTimeMs * 1000 }); // microseconds
+    expect(alarms['dbops-prod-CacheHitRatio']).toMatchObject({ MetricName: 'CacheHitRatio', Threshold: config.alarms.cacheHitRatioPercent, ComparisonOperator: 'LessThanThreshold' });
+    expect(alarms['dbops-prod-DeadTuplePercent']).toMatchObject({ MetricName: 'MaxDeadTuplePercent', Threshold: config.alarms.deadTuplePercent, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(alarms['dbops-prod-LongRunningQuery']).toMatchObject({ MetricName: 'LongestQueryDuration', Threshold: config.alarms.longQuerySeconds, Period: 60 });
   });
 
   it('cover the cluster, the schema health and the tasks', () => {
@@ -461,10 +462,10 @@ describe('prod: alarms', () => {
     expect(alarms['dbops-prod-ReplicaLag']).toMatchObject({ MetricName: 'ReplicaLagMaximum', Namespace: 'AuroraDbops' });
     expect(alarms['dbops-prod-VolumeBytesUsed']).toMatchObject({ MetricName: 'VolumeBytesUsed' });
     expect(alarms['dbops-prod-FreeLocalStorage']).toMatchObject({ MetricName: 'FreeLocalStorage', ComparisonOperator: 'LessThanThreshold' });
-    expect(alarms['dbops-prod-MaterializedViewStaleness']).toMatchObject({ MetricName: 'MaxMaterializedViewStaleness', Threshold: 7200 });
-    expect(alarms['dbops-prod-PartitionHeadroom']).toMatchObject({ MetricName: 'MinPartitionHeadroomMonths', Threshold: 2, ComparisonOperator: 'LessThanThreshold' });
+    expect(alarms['dbops-prod-MaterializedViewStaleness']).toMatchObject({ MetricName: 'MaxMaterializedViewStaleness', Threshold: config.alarms.materializedViewStalenessSeconds });
+    expect(alarms['dbops-prod-PartitionHeadroom']).toMatchObject({ MetricName: 'MinPartitionHeadroomMonths', Threshold: config.alarms.partitionHeadroomMonths, ComparisonOperator: 'LessThanThreshold' });
     expect(alarms['dbops-prod-DefaultPartitionRows']).toMatchObject({ MetricName: 'TotalDefaultPartitionRows', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
-    expect(alarms['dbops-prod-TransactionIdAge']).toMatchObject({ MetricName: 'TransactionIdAge', Threshold: 1_000_000_000 });
+    expect(alarms['dbops-prod-TransactionIdAge']).toMatchObject({ MetricName: 'TransactionIdAge', Threshold: config.alarms.transactionIdAge });
     expect(alarms['dbops-prod-DeadLetterQueueDepth']).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
 
     for (const task of TASK_NAMES) {
