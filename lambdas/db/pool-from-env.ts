@@ -8,9 +8,9 @@ import { IamTokenRequest, IamTokenSigner, iamTokenSigner } from './iam-auth-toke
 import { PgExecutor } from './pg-executor';
 
 /**
- * TLS to RDS/Aurora verifies the server certificate. Node does not ship the RDS CA bundle: put
- * global-bundle.pem (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem) in the
- * bundle and point NODE_EXTRA_CA_CERTS at it.
+ * TLS to RDS/Aurora verifies the server certificate. Node does not trust the RDS CAs by itself: the
+ * functions point NODE_EXTRA_CA_CERTS at the runtime's bundle (lib/constructs/bundling.ts); elsewhere
+ * point it at global-bundle.pem (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem).
  */
 const VERIFIED_TLS = { rejectUnauthorized: true } as const;
 

@@ -1,6 +1,6 @@
 import { toData } from '../checks/health';
 import { partitionMetrics, partitionStatus } from '../checks/partitions';
-import { QUALIFIED_NAME, eachWithinBudget, requireManaged } from './shared';
+import { eachWithinBudget, qualifiedNameOption, requireManaged } from './shared';
 import { defineTask } from './types';
 
 const CREATE_SQL = `
@@ -12,7 +12,7 @@ export const createPartitions = defineTask({
   description: 'Create the current and upcoming monthly partitions (dbops.create_monthly_partitions), moving rows out of the default partition',
   statementTimeoutMs: 5 * 60_000,
   options: {
-    table: { type: 'string', pattern: QUALIFIED_NAME, maxLength: 127, description: 'Only this managed table (schema.table)' },
+    table: qualifiedNameOption('Only this managed table (schema.table)'),
     monthsAhead: { type: 'integer', min: 1, max: 120, description: "Months after the current one (default: the table's premake_months)" },
     includeDefaultMonths: {
       type: 'boolean',

@@ -1,6 +1,6 @@
 import { toData } from '../checks/health';
 import { partitionMetrics, partitionStatus } from '../checks/partitions';
-import { QUALIFIED_NAME, eachWithinBudget, requireManaged } from './shared';
+import { eachWithinBudget, qualifiedNameOption, requireManaged } from './shared';
 import { defineTask } from './types';
 
 const DROP_SQL = `
@@ -12,7 +12,7 @@ export const dropOldPartitions = defineTask({
   description: 'Detach and drop monthly partitions older than the retention (dbops.drop_old_partitions); dryRun lists them',
   statementTimeoutMs: 5 * 60_000,
   options: {
-    table: { type: 'string', pattern: QUALIFIED_NAME, maxLength: 127, description: 'Only this managed table (schema.table)' },
+    table: qualifiedNameOption('Only this managed table (schema.table)'),
     retentionMonths: { type: 'integer', min: 1, max: 1200, description: 'Overrides PARTITION_RETENTION_MONTHS for this run' },
   },
   async run(ctx, options) {

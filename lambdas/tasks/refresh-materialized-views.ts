@@ -3,7 +3,7 @@ import { toData } from '../checks/health';
 import { stalenessMetrics, viewStaleness } from '../checks/mv-staleness';
 import { MetricDatum, datum } from '../metrics/datum';
 import { errorText } from './context';
-import { QUALIFIED_NAME, eachWithinBudget, requireManaged } from './shared';
+import { eachWithinBudget, qualifiedNameOption, requireManaged } from './shared';
 import { TaskContext, defineTask } from './types';
 
 /** Managed views in refresh order, with whether Postgres considers each populated. */
@@ -43,7 +43,7 @@ export const refreshMaterializedViews = defineTask({
   description: 'REFRESH MATERIALIZED VIEW CONCURRENTLY each managed view in refresh_order (plain refresh while unpopulated), logged in dbops.mv_refresh_log',
   statementTimeoutMs: 15 * 60_000,
   options: {
-    view: { type: 'string', pattern: QUALIFIED_NAME, maxLength: 127, description: 'Only this managed view (schema.view)' },
+    view: qualifiedNameOption('Only this managed view (schema.view)'),
   },
   async run(ctx, options) {
     const only = options.view ? await requireManaged(ctx, 'dbops.materialized_views', 'view_name', options.view) : null;

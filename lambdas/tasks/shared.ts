@@ -6,6 +6,11 @@ import { errorText } from './context';
 /** Registry names are schema-qualified ('public.x'); a bare name means public. */
 export const QUALIFIED_NAME = /^([a-z_][a-z0-9_$]*\.)?[a-z_][a-z0-9_$]*$/;
 
+/** The option that limits a task to one table, view or index: `schema.name`, as the registries spell it. */
+export function qualifiedNameOption(description: string) {
+  return { type: 'string', pattern: QUALIFIED_NAME, maxLength: 127, description } as const;
+}
+
 export function qualify(name: string): string {
   return name.includes('.') ? name : `public.${name}`;
 }

@@ -1,5 +1,5 @@
 import { quoteQualified } from '../db/session-settings';
-import { QUALIFIED_NAME, eachWithinBudget, qualify } from './shared';
+import { eachWithinBudget, qualifiedNameOption, qualify } from './shared';
 import { defineTask } from './types';
 
 /**
@@ -23,7 +23,7 @@ export const vacuumAnalyze = defineTask({
   description: 'VACUUM (ANALYZE) each table, worst dead-tuple share first; never inside a transaction',
   statementTimeoutMs: 30 * 60_000,
   options: {
-    table: { type: 'string', pattern: QUALIFIED_NAME, maxLength: 127, description: 'Only this table (schema.table)' },
+    table: qualifiedNameOption('Only this table (schema.table)'),
     all: { type: 'boolean', default: false, description: 'Also tables without dead tuples that were vacuumed before' },
     minDeadTuples: { type: 'integer', min: 0, max: 1e12, default: 1, description: 'Skip tables with fewer dead tuples' },
   },
