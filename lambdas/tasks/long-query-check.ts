@@ -1,3 +1,4 @@
+import { DEFAULT_HEALTH_OPTIONS } from '../checks/health';
 import { longQueries } from '../checks/long-queries';
 import { datum } from '../metrics/datum';
 import { defineTask } from './types';
@@ -21,7 +22,8 @@ export const longQueryCheck = defineTask({
   description: 'Count and log active queries older than a threshold; optionally cancel those above a hard limit',
   statementTimeoutMs: 15_000,
   options: {
-    thresholdSeconds: { type: 'number', min: 0.1, max: 86_400, description: 'Report active queries older than this (default 30)' },
+    // The deployed schedule passes the alarm's threshold (lib/constructs/maintenance-functions.ts); CLI and demo runs take health-check's.
+    thresholdSeconds: { type: 'number', min: 0.1, max: 86_400, default: DEFAULT_HEALTH_OPTIONS.longQuerySeconds, description: 'Report active queries older than this' },
     cancelAboveSeconds: {
       type: 'number',
       min: 1,
@@ -30,7 +32,7 @@ export const longQueryCheck = defineTask({
     },
   },
   async run(ctx, options) {
-    const threshold = options.thresholdSeconds ?? 30;
+    const threshold = options.thresholdSeconds;
     const active = await longQueries(ctx.reader, 0);
     const long = active.filter((q) => q.durationSeconds > threshold);
     for (const q of long) {
