@@ -156,6 +156,8 @@ export class ParamSampler {
         return `bench-${this.rng.int(1000)}`;
       case 'due_before':
         return anchor;
+      case 'lease_seconds':
+        return 120;
       case 'horizon':
         return this.rng.next() < 0.5 ? anchor : new Date(anchor.getTime() + 15 * 60_000);
       case 'search': {

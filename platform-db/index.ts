@@ -16,3 +16,4 @@ export { AnalyzerError, ExtensionMissingError } from '../lambdas/checks/errors';
 export { assertSingleSelect } from '../lambdas/checks/statement-guard';
 export { indexesUsed, planNodes } from '../lambdas/checks/explain';
 export type { ExplainOptions, ExplainPlan } from '../lambdas/checks/explain';
+export * from './publishing-queue';

@@ -34,6 +34,11 @@ export interface PatternResult {
 }
 
 export interface PatternOptions {
+  /**
+   * The statement a pattern ran as before a migration moved it onto objects the baseline lacks
+   * (scheduled_post_claim: the posts-based claim before publish_queue, 080). Same parameters.
+   */
+  baselineSql?: Record<string, string>;
   executions: number;
   warmup: number;
   baselineBudgetMs: number;
@@ -123,7 +128,7 @@ export async function measurePatterns(
     const view = viewOf(query);
     const baselineKind: BaselineKind = view ? 'live-aggregate' : 'unoptimized-schema';
     const baselineClient = view ? clients.optimized : clients.baseline;
-    const baselineSql = view ? await liveAggregateSql(clients.optimized, query) : query.sql;
+    const baselineSql = view ? await liveAggregateSql(clients.optimized, query) : (options.baselineSql?.[query.name] ?? query.sql);
     const paramSets = sampler.sampleMany(query, options.warmup + options.executions);
 
     const optimized = await measure(clients.optimized, query.sql, paramSets, query.writes, options.warmup);

@@ -61,6 +61,14 @@ export const METRICS = {
   longRunningQueries: metric('LongRunningQueryCount', 'Count', ENV, 'Active queries older than the long-query threshold'),
   longestQueryDuration: metric('LongestQueryDuration', 'Seconds', ENV, 'Age of the oldest active query'),
   cancelledQueries: metric('CancelledQueryCount', 'Count', ENV, 'Queries cancelled above the hard limit'),
+  // release-stuck-claims (the publishing queue, every minute)
+  stuckClaims: metric('StuckClaims', 'Count', ENV, 'Publishing leases found expired this run (requeued or abandoned): posts a worker left behind'),
+  abandonedPosts: metric('AbandonedPosts', 'Count', ENV, 'Posts failed because their lease expired the maximum number of times'),
+  publishQueueLag: metric('PublishQueueLagSeconds', 'Seconds', ENV, 'Age of the oldest due post nobody holds (0 when none waits)'),
+  publishQueueDue: metric('PublishQueueDuePosts', 'Count', ENV, 'Due posts nobody holds, waiting for a claim'),
+  publishRetryBacklog: metric('PublishRetryBacklog', 'Count', ENV, 'Posts waiting for a retry after a transient platform failure'),
+  publishSuccessRate: metric('PublishSuccessRate', 'Percent', ENV, 'Posts due in the window that finished PUBLISHED, as a share of those that finished'),
+  publishTargetSuccessRate: metric('PublishTargetSuccessRate', 'Percent', ENV, 'Targets of the posts finished in the window that were published'),
   // refresh-materialized-views
   viewRefreshDuration: metric('MaterializedViewRefreshDuration', 'Milliseconds', ['Environment', 'View'], 'Duration of one view refresh'),
   // every task

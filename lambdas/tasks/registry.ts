@@ -4,6 +4,7 @@ import { healthCheck } from './health-check';
 import { longQueryCheck } from './long-query-check';
 import { refreshMaterializedViews } from './refresh-materialized-views';
 import { reindex } from './reindex';
+import { releaseStuckClaims } from './release-stuck-claims';
 import { TASK_NAMES, TaskDefinition, TaskName } from './types';
 import { updateStatistics } from './update-statistics';
 import { vacuumAnalyze } from './vacuum-analyze';
@@ -18,6 +19,7 @@ export const TASKS: { readonly [K in TaskName]: TaskDefinition } = {
   'update-statistics': updateStatistics,
   'health-check': healthCheck,
   'long-query-check': longQueryCheck,
+  'release-stuck-claims': releaseStuckClaims,
 };
 
 export function isTaskName(name: unknown): name is TaskName {

@@ -8,6 +8,7 @@ export const TASK_NAMES = [
   'update-statistics',
   'health-check',
   'long-query-check',
+  'release-stuck-claims',
 ] as const;
 
 export type TaskName = (typeof TASK_NAMES)[number];

@@ -166,6 +166,7 @@ const BASE: SharedSettings = {
       // The next run comes within minutes, so a retry would only pile up behind it.
       'health-check': { schedule: 'rate(5 minutes)', timeout: Duration.minutes(2), memoryMb: 256, retryAttempts: 0, maxEventAge: Duration.minutes(5) },
       'long-query-check': { schedule: 'rate(1 minute)', timeout: Duration.seconds(50), memoryMb: 256, retryAttempts: 0, maxEventAge: Duration.minutes(1) },
+      'release-stuck-claims': { schedule: 'rate(1 minute)', timeout: Duration.seconds(50), memoryMb: 256, retryAttempts: 0, maxEventAge: Duration.minutes(1) },
     },
   },
   alarms: {

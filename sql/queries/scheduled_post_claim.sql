@@ -1,20 +1,34 @@
 -- name: scheduled_post_claim
--- description: Publishing queue: a publisher claims a batch of due SCHEDULED posts, oldest first, and moves them to PUBLISHING in one statement; SKIP LOCKED lets many publishers claim side by side without waiting on each other or claiming a post twice.
--- expects-index: posts_scheduled_due_idx
+-- description: Publishing queue: a worker leases a batch of due posts, oldest first, in one statement. The lease lives in publish_queue (080), a narrow table whose claim columns no index covers, so the update is HOT and posts is not written at all; SKIP LOCKED lets many workers claim side by side without waiting on each other or claiming a post twice. Each row carries a fresh lease token that complete/fail must present, and the post's pending targets.
+-- expects-index: publish_queue_due_idx
 -- writes: true
--- param: $1 due_before timestamptz: claim posts scheduled at or before this instant, normally now()
+-- param: $1 due_before timestamptz: claim posts due at or before this instant, normally now()
 -- param: $2 batch_size integer: posts claimed at once, 50 typically (1-1000)
--- param: $3 worker_id text: the claiming publisher's id (e.g. Lambda request id), stored in claimed_by so stuck claims can be traced and released
-UPDATE public.posts p
-   SET status = 'PUBLISHING',
-       claimed_at = now(),
-       claimed_by = $3::text,
-       publish_attempts = p.publish_attempts + 1
- WHERE p.id IN (SELECT due.id
-                  FROM public.posts due
-                 WHERE due.status = 'SCHEDULED'
-                   AND due.scheduled_at <= $1::timestamptz
-                 ORDER BY due.scheduled_at
-                 LIMIT $2::integer
-                   FOR UPDATE SKIP LOCKED)
-RETURNING p.id, p.workspace_id, p.scheduled_at, p.publish_attempts;
+-- param: $3 worker_id text: the claiming worker's id (e.g. host and process), so it can hand its leases back on shutdown
+-- param: $4 lease_seconds double precision: how long the worker may take before release-stuck-claims requeues the post (120 typically)
+WITH picked AS (
+  SELECT q.post_id
+    FROM public.publish_queue q
+   WHERE q.due_at <= $1::timestamptz
+     AND q.lease_token IS NULL
+   ORDER BY q.due_at
+   LIMIT $2::integer
+     FOR UPDATE SKIP LOCKED
+), leased AS (
+  UPDATE public.publish_queue q
+     SET lease_token = nextval('public.publish_queue_lease_token_seq'),
+         leased_by = $3::text,
+         lease_until = now() + make_interval(secs => $4::double precision),
+         claims = q.claims + 1
+    FROM picked
+   WHERE q.post_id = picked.post_id
+  RETURNING q.post_id, q.lease_token, q.lease_until, q.claims, q.scheduled_at
+)
+SELECT l.post_id, l.lease_token, l.lease_until, l.claims AS attempt, l.scheduled_at,
+       coalesce(t.target_ids, '{}') AS target_ids, coalesce(t.account_ids, '{}') AS account_ids
+  FROM leased l
+  LEFT JOIN LATERAL (
+    SELECT array_agg(pt.id ORDER BY pt.id) AS target_ids, array_agg(pt.social_account_id ORDER BY pt.id) AS account_ids
+      FROM public.post_targets pt
+     WHERE pt.post_id = l.post_id AND pt.status = 'pending'
+  ) t ON true

@@ -110,7 +110,7 @@ export async function realisticParams(client: ClientBase): Promise<Record<string
   return {
     dashboard_analytics: [workspace, daysAgo(7), now, 10],
     inbox_filter_sort: [workspace, 'open', ['high', 'urgent'], 'infinity', maxId, 25],
-    scheduled_post_claim: [now, 50, 'plan-test-worker'],
+    scheduled_post_claim: [now, 50, 'plan-test-worker', 120],
     sla_breach_monitor: [workspace, now, 50],
     campaign_performance: [workspace, 'active', 20],
     tag_search: [workspace, [tag], 25],
