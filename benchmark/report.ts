@@ -38,6 +38,7 @@ const n = (v: number | null | undefined, digits = 2): string =>
   v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 const ms = (v: number) => n(v, v >= 100 ? 0 : v >= 10 ? 1 : 2);
 const yes = (ok: boolean) => (ok ? 'yes' : '**NO**');
+const ratio2 = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
 function table(header: string[], rows: (string | number)[][]): string {
@@ -172,15 +173,21 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
   }
 
   if (result.queue) {
+    const queue = result.queue;
     out.push('## 4. Publishing queue');
     out.push('');
-    const rows = [result.queue.optimized, result.queue.baseline].filter((q): q is NonNullable<typeof q> => q !== null);
+    const rows = [
+      ['generated backlog (lifecycle, 080)', queue.optimized, queue.batchSize],
+      ['generated backlog, baseline (posts claim)', queue.baseline, queue.batchSize],
+      ['burst at one instant (lifecycle, 080)', queue.burst, queue.burstBatchSize],
+    ].filter((r): r is [string, NonNullable<typeof queue.baseline>, number] => r[1] !== null);
     out.push(
       table(
-        ['Database', 'Workers', 'Due posts', 'Claimed', 'Claims/s', 'Claim p50 ms', 'Claim p95 ms', 'Double claims (memory)', 'Double claims (DB)', 'Lost posts'],
-        rows.map((q, i) => [
-          i === 0 ? 'optimized' : 'baseline',
+        ['Run', 'Workers', 'Batch', 'Due posts', 'Claimed', 'Claims/s', 'Claim p50 ms', 'Claim p95 ms', 'Double claims (memory)', 'Double claims (DB)', 'Lost posts'],
+        rows.map(([label, q, batch]) => [
+          label,
           q.workers,
+          batch,
           n(q.duePosts, 0),
           n(q.claimed, 0),
           n(q.claimsPerSecond, 0),
@@ -194,8 +201,51 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
     );
     out.push('');
     out.push(
-      `Each worker claims ${result.queue.batchSize} posts with scheduled_post_claim (FOR UPDATE SKIP LOCKED, own transaction), then marks them PUBLISHED (second transaction). ` +
+      'Lifecycle: each worker leases a batch with scheduled_post_claim (publish_queue, FOR UPDATE SKIP LOCKED, HOT update, own transaction), then reports every target published in one publish_report call ' +
+        '(targets, the post\'s final status, the outcome row: second transaction). Baseline: the claim before 080 (an update of posts) and an update of posts to PUBLISHED. ' +
         'Claims/s = posts claimed per second of wall time, both commits included.',
+    );
+    out.push('');
+    const b = queue.pgBoss;
+    out.push('Side by side with pg-boss on the same server and database, same jobs, workers and batch (fetch, then complete the batch):');
+    out.push('');
+    out.push(
+      table(
+        ['Queue', 'Jobs', 'Workers', 'Batch', 'Claims/s', 'Claim p50 ms', 'Claim p95 ms', 'Finish p95 ms', 'Double claims'],
+        [
+          ['aurora-dbops lifecycle (burst above)', n(queue.burst.duePosts, 0), queue.burst.workers, queue.burstBatchSize, n(queue.burst.claimsPerSecond, 0), ms(queue.burst.claimLatency.p50Ms), ms(queue.burst.claimLatency.p95Ms), 'n/a', queue.burst.doubleClaims.length],
+          [`pg-boss ${b.version}`, n(b.jobs, 0), b.workers, b.batchSize, n(b.claimsPerSecond, 0), ms(b.fetchLatency.p50Ms), ms(b.fetchLatency.p95Ms), ms(b.completeLatency.p95Ms), b.doubleFetches],
+        ],
+      ),
+    );
+    out.push('');
+    out.push(
+      `Ratio: ${n(ratio2(queue.burst.claimsPerSecond, b.claimsPerSecond), 2)}x pg-boss's claims/s. pg-boss completes a job by updating its own job row; the lifecycle's report also writes the post's targets, the post's final status and the outcome.`,
+    );
+    out.push('');
+    const f = queue.faults;
+    out.push('### Under faults');
+    out.push('');
+    out.push(
+      `${n(f.posts, 0)} posts (${n(f.targets, 0)} targets) due at one instant; ${f.workers} workers, batch ${f.batchSize}; 2% of batches crash mid-batch (the rest of the batch keeps its lease, ${f.crashes > 0 ? '2 s here' : 'unused'}); ` +
+        'the simulated platform fails 3% of calls transiently and 0.2% permanently; up to 5 attempts per target with jittered backoff; release-stuck-claims every second.',
+    );
+    out.push('');
+    out.push(
+      table(
+        ['', ''],
+        [
+          ['Wall time', `${n(f.durationMs / 1000, 1)} s (${n(f.postsPerSecond, 0)} posts finished/s; ${n(f.claimsPerSecond, 0)} claims/s, claim p95 ${ms(f.claimLatency.p95Ms)} ms, report p95 ${ms(f.reportLatency.p95Ms)} ms)`],
+          ['Batches / crashes', `${n(f.batches, 0)} / ${f.crashes} (${n(f.crashedLeases, 0)} leases left behind; ${f.requeueRuns} requeue runs released ${n(f.requeued, 0)}; StuckClaims summed ${n(f.metric.stuckClaimsTotal, 0)})`],
+          ['Platform calls', `${n(f.platformCalls, 0)}: ${n(f.injected.transient, 0)} transient failures, ${n(f.injected.permanent, 0)} permanent, ${n(f.injected.exhausted, 0)} targets out of attempts`],
+          ['Final posts', `${n(f.final.published, 0)} PUBLISHED, ${n(f.final.failed, 0)} FAILED, ${f.final.other} other, ${f.final.stillQueued} still queued`],
+          ['Final targets', `${n(f.final.targetsPublished, 0)} published, ${n(f.final.targetsFailed, 0)} failed, ${f.final.targetsPending} pending`],
+          ['Published twice on the platform', `${f.publishedTwice} (external id mismatches: ${f.externalIdMismatches}; superseded reports ignored: ${f.staleReports})`],
+          ['Success rate, posts', `${n(f.measured.successPercent, 4)}% measured; ${n(f.expected.successPercent, 4)}% implied by the injected failures; PublishSuccessRate ${n(f.metric.publishSuccessRate, 4)}%`],
+          ['Success rate, targets', `${n(f.measured.targetSuccessPercent, 4)}% measured; ${n(f.expected.targetSuccessPercent, 4)}% implied; PublishTargetSuccessRate ${n(f.metric.publishTargetSuccessRate, 4)}%`],
+          ['All finished', yes(!f.capped)],
+        ],
+      ),
     );
     out.push('');
   }

@@ -12,7 +12,8 @@ import { BundlesResult, measureBundles } from './sections/lambda-bundles';
 import { IngestResult, createPkOnlyCopy, indexCount, runIngest } from './sections/ingest';
 import { RefreshUnderReadResult, TaskRunResult, largestBtreeIndex, maintenancePlan, refreshUnderRead, runMaintenanceTask } from './sections/maintenance';
 import { PatternResult, measurePatterns, ratio } from './sections/query-patterns';
-import { QueueResult, patternClaim, runQueue } from './sections/publishing-queue';
+import { PgBossResult, pgBossDrain } from './sections/pg-boss-drain';
+import { FaultResult, LEGACY_CLAIM_SQL, QueueResult, insertBurst, legacyComplete, lifecycleUnderFaults, lifecycleWorker, patternClaim, runQueue } from './sections/publishing-queue';
 import { BenchServer, ServerFacts, openBenchServer, serverFacts, urlFor, withClient } from './server';
 import { LatencySummary, summarize, timed } from './stats';
 import { TARGETS, TargetCheck, check } from './targets';
@@ -44,7 +45,15 @@ export interface BenchResult {
   views: { pattern: string; view: string; viewP95Ms: number; liveP95Ms: number; liveExecutions: number; pkPointSelectP95Ms: number; speedupP95: number }[];
   pkPointSelect: LatencySummary;
   ingest: { results: IngestResult[]; indexWriteCost: number | null };
-  queue: { optimized: QueueResult; baseline: QueueResult | null; batchSize: number } | null;
+  queue: {
+    optimized: QueueResult;
+    baseline: QueueResult | null;
+    batchSize: number;
+    burst: QueueResult;
+    burstBatchSize: number;
+    pgBoss: PgBossResult;
+    faults: FaultResult;
+  } | null;
   maintenance: { tasks: TaskRunResult[]; refreshUnderRead: RefreshUnderReadResult | null } | null;
   bundles: BundlesResult | null;
   targets: TargetCheck[];
@@ -136,6 +145,7 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
         const step = progress.step('query patterns', queries.length);
         queryResults = await measurePatterns(queries, { optimized: optimizedClient, baseline: baselineClient }, sampler, {
           executions: spec.queryExecutions,
+          baselineSql: { scheduled_post_claim: LEGACY_CLAIM_SQL },
           warmup: Math.min(10, Math.max(2, Math.floor(spec.queryExecutions / 20))),
           baselineBudgetMs: spec.baselinePatternBudgetMs,
           baselineMinExecutions: Math.min(spec.queryExecutions, spec.baselineMinExecutions),
@@ -193,19 +203,48 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
     let queue: BenchResult['queue'] = null;
     const claimQuery = queries.find((q) => q.name === 'scheduled_post_claim');
     if (!skip.has('queue') && claimQuery) {
-      const step = progress.step('publishing queue', 2);
-      const claim = patternClaim(claimQuery.sql, anchor, spec.queueBatchSize);
-      const optimizedQueue = await runQueue({ url: optimizedUrl, workers: spec.queueWorkers, claim, dueBefore: anchor });
+      const step = progress.step('publishing queue', 5);
+      const workers = spec.queueWorkers;
+      // The generated backlog: the lifecycle (lease, batched report) here, the posts-based claim on the baseline.
+      const lifecycle = lifecycleWorker(spec.queueBatchSize, anchor);
+      const optimizedQueue = await runQueue({ url: optimizedUrl, workers, claim: lifecycle.claim, complete: lifecycle.complete, dueBefore: anchor });
       step.advance(1);
       const baselineQueue = await runQueue({
         url: baselineUrl,
-        workers: spec.queueWorkers,
-        claim,
+        workers,
+        claim: patternClaim(LEGACY_CLAIM_SQL, anchor, spec.queueBatchSize),
+        complete: legacyComplete,
         dueBefore: anchor,
         timeLimitMs: spec.baselinePatternBudgetMs,
       });
+      step.advance(1);
+      // A burst due at one instant, drained through the whole lifecycle.
+      progress.log(`  inserting a burst of ${spec.queueBurstPosts} posts due at one instant`);
+      await insertBurst(optimizedUrl, spec.queueBurstPosts, spec.targetsPerPost, anchor);
+      const burstWorker = lifecycleWorker(spec.queueBurstBatchSize, anchor);
+      const burst = await runQueue({ url: optimizedUrl, workers, claim: burstWorker.claim, complete: burstWorker.complete, dueBefore: anchor });
+      step.advance(1);
+      progress.log(`  pg-boss: ${spec.queueBurstPosts} jobs, ${workers} workers, batch ${spec.queueBurstBatchSize}`);
+      const pgBoss = await pgBossDrain({ url: optimizedUrl, jobs: spec.queueBurstPosts, workers, batchSize: spec.queueBurstBatchSize }, options.repoRoot);
+      step.advance(1);
+      progress.log('  the lifecycle under faults (crashing workers, failing platform)');
+      const faults = await lifecycleUnderFaults({
+        url: optimizedUrl,
+        workers,
+        batchSize: spec.queueBurstBatchSize,
+        posts: spec.queueBurstPosts,
+        targetsPerPost: spec.targetsPerPost,
+        seed: options.seed,
+        crashRate: 0.02,
+        transientRate: 0.03,
+        permanentRate: 0.002,
+        maxAttempts: 5,
+        leaseSeconds: 2,
+        requeueEveryMs: 1000,
+        timeLimitMs: 15 * 60_000,
+      });
       step.done();
-      queue = { optimized: optimizedQueue, baseline: baselineQueue, batchSize: spec.queueBatchSize };
+      queue = { optimized: optimizedQueue, baseline: baselineQueue, batchSize: spec.queueBatchSize, burst, burstBatchSize: spec.queueBurstBatchSize, pgBoss, faults };
     } else if (!claimQuery) {
       sectionsSkipped.push('queue (no sql/queries/scheduled_post_claim.sql)');
     }
@@ -293,7 +332,13 @@ export function targetChecks(result: BenchResult): TargetCheck[] {
   for (const q of result.queries) {
     checks.push(check(q.view ? TARGETS.viewReadP95 : TARGETS.queryP95, q.name, q.optimized.p95Ms));
   }
-  if (result.queue) checks.push(check(TARGETS.scheduledPosts, `${result.queue.optimized.workers} workers, batch ${result.queue.batchSize}`, result.queue.optimized.claimsPerSecond));
+  if (result.queue) {
+    const q = result.queue;
+    checks.push(check(TARGETS.scheduledPosts, `${q.optimized.workers} workers, batch ${q.batchSize}`, q.optimized.claimsPerSecond));
+    checks.push(check(TARGETS.burstClaims, `burst of ${q.burst.duePosts}, ${q.burst.workers} workers, batch ${q.burstBatchSize}`, q.burst.claimsPerSecond));
+  }
+  const claim = result.queries.find((q) => q.name === 'scheduled_post_claim');
+  if (claim) checks.push(check(TARGETS.claimP95, 'scheduled_post_claim, batch 50, rolled back', claim.optimized.p95Ms));
   const all = result.ingest.results[0];
   if (all) checks.push(check(TARGETS.mentionIngest, `${all.batchRows}-row batches, 1 writer`, all.rowsPerSecond));
   return checks;

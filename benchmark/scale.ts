@@ -55,6 +55,10 @@ export interface ScaleSpec {
   baselineMinExecutions: number;
   queueWorkers: number;
   queueBatchSize: number;
+  /** Posts due at one instant: the burst drain, the pg-boss side-by-side and the fault run each get this many. */
+  queueBurstPosts: number;
+  /** Batch of the burst drain, pg-boss and the fault run (the claim goal is stated for 50). */
+  queueBurstBatchSize: number;
 }
 
 const MEDIUM: ScaleSpec = {
@@ -84,6 +88,8 @@ const MEDIUM: ScaleSpec = {
   baselineMinExecutions: 5,
   queueWorkers: 8,
   queueBatchSize: 10,
+  queueBurstPosts: 100_000,
+  queueBurstBatchSize: 50,
 };
 
 const SMALL: ScaleSpec = {
@@ -100,6 +106,7 @@ const SMALL: ScaleSpec = {
   influencers: 200,
   influencerCollaborations: 300,
   ingestRows: 20_000,
+  queueBurstPosts: 5_000,
 };
 
 /** Just enough rows for every pattern to find data; the jest harness test runs it. */
@@ -124,6 +131,8 @@ const TINY: ScaleSpec = {
   baselinePatternBudgetMs: 5_000,
   queueWorkers: 4,
   queueBatchSize: 5,
+  queueBurstPosts: 300,
+  queueBurstBatchSize: 10,
 };
 
 export const SCALES: Record<ScaleName, ScaleSpec> = { tiny: TINY, small: SMALL, medium: MEDIUM };

@@ -26,8 +26,7 @@ WITH picked AS (
          leased_by = $3::text,
          lease_until = now() + make_interval(secs => $4::double precision),
          claims = q.claims + 1
-    FROM picked
-   WHERE q.post_id = picked.post_id
+   WHERE q.post_id = ANY (ARRAY(SELECT picked.post_id FROM picked))
   RETURNING q.post_id, q.lease_token, q.lease_until, q.claims, q.scheduled_at
 )
 SELECT l.post_id, l.lease_token, l.lease_until, l.claims AS attempt, l.scheduled_at,
@@ -77,6 +76,11 @@ export interface ClaimedPost {
  * post-published / post-failed: every target finished and the post took its final status.
  */
 export type ReportResult = 'stale' | 'not-pending' | 'recorded' | 'retry-scheduled' | 'post-published' | 'post-failed';
+
+/** One target's outcome in a batch report: published with the platform's id, or failed. */
+export type TargetReport =
+  | { targetId: string; leaseToken: string; externalPostId: string }
+  | { targetId: string; leaseToken: string; error: string; retryable: boolean };
 
 const REPORT_RESULTS: readonly ReportResult[] = ['stale', 'not-pending', 'recorded', 'retry-scheduled', 'post-published', 'post-failed'];
 
@@ -180,6 +184,40 @@ export class PublishingQueue {
       args,
     );
     return reportResult(rows[0]?.result);
+  }
+
+  /**
+   * A whole batch's reports in one short transaction: the same rules as complete and fail, each
+   * post settled once. Returns each target's result, in the order given.
+   */
+  async report(reports: readonly TargetReport[]): Promise<{ targetId: string; result: ReportResult }[]> {
+    if (!Array.isArray(reports) || reports.length === 0 || reports.length > 10_000) {
+      throw new PublishingQueueError(`report: 1-10000 reports required, got ${Array.isArray(reports) ? reports.length : typeof reports}`);
+    }
+    const ids: string[] = [];
+    const tokens: string[] = [];
+    const externals: (string | null)[] = [];
+    const errors: (string | null)[] = [];
+    const retryable: (boolean | null)[] = [];
+    reports.forEach((r, i) => {
+      ids.push(checkId(`reports[${i}].targetId`, r.targetId));
+      tokens.push(checkId(`reports[${i}].leaseToken`, r.leaseToken));
+      if ('externalPostId' in r) {
+        externals.push(checkText(`reports[${i}].externalPostId`, r.externalPostId, 500));
+        errors.push(null);
+        retryable.push(null);
+      } else {
+        if (typeof r.retryable !== 'boolean') throw new PublishingQueueError(`reports[${i}].retryable must be true or false`);
+        externals.push(null);
+        errors.push(checkText(`reports[${i}].error`, r.error, 100_000));
+        retryable.push(r.retryable);
+      }
+    });
+    const { rows } = await this.db.query<{ target_id: string; result: string }>(
+      `SELECT target_id, result FROM public.publish_report($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::boolean[], $6::integer, $7::double precision, $8::double precision)`,
+      [ids, tokens, externals, errors, retryable, this.maxAttempts, this.baseDelaySeconds, this.maxDelaySeconds],
+    );
+    return rows.map((r) => ({ targetId: String(r.target_id), result: reportResult(r.result) }));
   }
 
   /** A claimed post with no target left to publish: finish it without a platform call. */

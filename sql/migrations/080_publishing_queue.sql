@@ -190,48 +190,120 @@ END;
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- complete: one target is live on its platform.
--- Returns stale (token superseded: nothing changed), not-pending (target already finished or
--- already reported in this lease: nothing changed), recorded, retry-scheduled, post-published.
+-- Recording one target's report under the fence (an internal step; complete, fail and report
+-- settle afterwards). A report carries either the platform's external post id (published) or an
+-- error (failed; retryable or not).
+--
+-- Retryable with attempts left: the target stays pending and the post's next attempt waits
+-- base * 2^(attempts-1) seconds (capped), of which a random half is jitter, so a platform outage
+-- does not bring every retry back in the same second. Otherwise the target is FAILED with the error.
+--
+-- result: stale (the token is not the post's current lease: nothing changed), not-pending (the
+-- target had finished, or was already reported in this lease: nothing changed), recorded.
 -- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION public.publish_record(
+  p_target_id bigint,
+  p_lease_token bigint,
+  p_external_post_id text,
+  p_error text,
+  p_retryable boolean,
+  p_max_attempts integer,
+  p_base_delay_seconds double precision,
+  p_max_delay_seconds double precision,
+  OUT result text,
+  OUT post_id bigint
+)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_status public.post_target_status;
+  v_attempts integer;
+  v_delay double precision;
+BEGIN
+  IF p_target_id IS NULL OR p_lease_token IS NULL THEN
+    RAISE EXCEPTION 'publish: target id and lease token are required' USING ERRCODE = '22004';
+  END IF;
+  IF (p_external_post_id IS NULL) = (p_error IS NULL) THEN
+    RAISE EXCEPTION 'publish: target % needs either an external post id or an error, not both or neither', p_target_id USING ERRCODE = '22023';
+  END IF;
+  IF p_external_post_id IS NOT NULL AND (btrim(p_external_post_id) = '' OR char_length(p_external_post_id) > 500) THEN
+    RAISE EXCEPTION 'publish: external post id must be 1-500 characters' USING ERRCODE = '22023';
+  END IF;
+  IF p_error IS NOT NULL THEN
+    IF btrim(p_error) = '' THEN
+      RAISE EXCEPTION 'publish: an error text is required' USING ERRCODE = '22023';
+    END IF;
+    IF p_retryable IS NULL THEN
+      RAISE EXCEPTION 'publish: a failure must say whether it is retryable' USING ERRCODE = '22004';
+    END IF;
+    IF p_max_attempts IS NULL OR p_max_attempts NOT BETWEEN 1 AND 100 THEN
+      RAISE EXCEPTION 'publish: max attempts must be 1-100, got %', p_max_attempts USING ERRCODE = '22023';
+    END IF;
+    IF p_base_delay_seconds IS NULL OR p_max_delay_seconds IS NULL OR p_base_delay_seconds <= 0 OR p_max_delay_seconds < p_base_delay_seconds THEN
+      RAISE EXCEPTION 'publish: delays must satisfy 0 < base <= max, got base % max %', p_base_delay_seconds, p_max_delay_seconds USING ERRCODE = '22023';
+    END IF;
+  END IF;
+  SELECT t.post_id INTO post_id FROM public.post_targets t WHERE t.id = p_target_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'publish: post target % does not exist', p_target_id USING ERRCODE = '22023';
+  END IF;
+  -- The fence: only the current lease may report. The row lock orders concurrent reports of one post.
+  PERFORM 1 FROM public.publish_queue q WHERE q.post_id = publish_record.post_id AND q.lease_token = p_lease_token FOR UPDATE;
+  IF NOT FOUND THEN
+    result := 'stale';
+    RETURN;
+  END IF;
+  IF p_external_post_id IS NOT NULL THEN
+    UPDATE public.post_targets
+       SET status = 'published', external_post_id = p_external_post_id, published_at = now(),
+           attempts = attempts + 1, last_error = NULL, last_lease_token = p_lease_token
+     WHERE id = p_target_id AND status = 'pending' AND last_lease_token IS DISTINCT FROM p_lease_token;
+    result := CASE WHEN FOUND THEN 'recorded' ELSE 'not-pending' END;
+    RETURN;
+  END IF;
+  UPDATE public.post_targets
+     SET attempts = attempts + 1,
+         last_error = left(p_error, 2000),
+         last_lease_token = p_lease_token,
+         status = CASE WHEN p_retryable AND attempts + 1 < p_max_attempts THEN 'pending' ELSE 'failed' END::public.post_target_status
+   WHERE id = p_target_id AND status = 'pending' AND last_lease_token IS DISTINCT FROM p_lease_token
+  RETURNING status, attempts INTO v_status, v_attempts;
+  IF NOT FOUND THEN
+    result := 'not-pending';
+    RETURN;
+  END IF;
+  IF v_status = 'pending' THEN
+    v_delay := least(p_max_delay_seconds, p_base_delay_seconds * power(2, v_attempts - 1));
+    v_delay := v_delay / 2 + random() * v_delay / 2;
+    UPDATE public.publish_queue q
+       SET retry_at = greatest(coalesce(q.retry_at, '-infinity'), now() + make_interval(secs => v_delay)),
+           retries = q.retries + 1
+     WHERE q.post_id = publish_record.post_id;
+  END IF;
+  result := 'recorded';
+END;
+$$;
+
+-- complete: one target is live on its platform. Returns stale, not-pending, or (recorded) what
+-- the post became: recorded (other targets still to report in this lease), retry-scheduled,
+-- post-published, post-failed.
 CREATE FUNCTION public.publish_complete(p_target_id bigint, p_lease_token bigint, p_external_post_id text)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-  v_post_id bigint;
+  r record;
 BEGIN
-  IF p_target_id IS NULL OR p_lease_token IS NULL THEN
-    RAISE EXCEPTION 'publish_complete: target id and lease token are required' USING ERRCODE = '22004';
-  END IF;
-  IF p_external_post_id IS NULL OR btrim(p_external_post_id) = '' OR char_length(p_external_post_id) > 500 THEN
+  IF p_external_post_id IS NULL THEN
     RAISE EXCEPTION 'publish_complete: external post id must be 1-500 characters' USING ERRCODE = '22023';
   END IF;
-  SELECT t.post_id INTO v_post_id FROM public.post_targets t WHERE t.id = p_target_id;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'publish_complete: post target % does not exist', p_target_id USING ERRCODE = '22023';
+  r := public.publish_record(p_target_id, p_lease_token, p_external_post_id, NULL, NULL, NULL, NULL, NULL);
+  IF r.result <> 'recorded' THEN
+    RETURN r.result;
   END IF;
-  -- The fence: only the current lease may report. The row lock orders concurrent reports of one post.
-  PERFORM 1 FROM public.publish_queue WHERE post_id = v_post_id AND lease_token = p_lease_token FOR UPDATE;
-  IF NOT FOUND THEN
-    RETURN 'stale';
-  END IF;
-  UPDATE public.post_targets
-     SET status = 'published', external_post_id = p_external_post_id, published_at = now(),
-         attempts = attempts + 1, last_error = NULL, last_lease_token = p_lease_token
-   WHERE id = p_target_id AND status = 'pending' AND last_lease_token IS DISTINCT FROM p_lease_token;
-  IF NOT FOUND THEN
-    RETURN 'not-pending';
-  END IF;
-  RETURN public.publish_settle_locked(v_post_id, p_lease_token);
+  RETURN public.publish_settle_locked(r.post_id, p_lease_token);
 END;
 $$;
 
--- ---------------------------------------------------------------------------------------------
--- fail: one target's attempt failed. Retryable and attempts left: the target stays pending and
--- the post's next attempt waits base * 2^(attempts-1) seconds (capped), of which a random half is
--- jitter, so a platform outage does not bring every retry back in the same second. Otherwise the
--- target is FAILED with the error.
--- ---------------------------------------------------------------------------------------------
+-- fail: one target's attempt failed (see publish_record for the retry rule). Same results as complete.
 CREATE FUNCTION public.publish_fail(
   p_target_id bigint,
   p_lease_token bigint,
@@ -244,50 +316,75 @@ CREATE FUNCTION public.publish_fail(
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-  v_post_id bigint;
-  v_status public.post_target_status;
-  v_attempts integer;
-  v_delay double precision;
+  r record;
 BEGIN
-  IF p_target_id IS NULL OR p_lease_token IS NULL OR p_retryable IS NULL THEN
-    RAISE EXCEPTION 'publish_fail: target id, lease token and retryable are required' USING ERRCODE = '22004';
-  END IF;
-  IF p_error IS NULL OR btrim(p_error) = '' THEN
+  IF p_error IS NULL THEN
     RAISE EXCEPTION 'publish_fail: an error text is required' USING ERRCODE = '22023';
   END IF;
-  IF p_max_attempts IS NULL OR p_max_attempts NOT BETWEEN 1 AND 100 THEN
-    RAISE EXCEPTION 'publish_fail: max attempts must be 1-100, got %', p_max_attempts USING ERRCODE = '22023';
+  IF p_retryable IS NULL THEN
+    RAISE EXCEPTION 'publish_fail: retryable is required' USING ERRCODE = '22004';
   END IF;
-  IF p_base_delay_seconds IS NULL OR p_max_delay_seconds IS NULL OR p_base_delay_seconds <= 0 OR p_max_delay_seconds < p_base_delay_seconds THEN
-    RAISE EXCEPTION 'publish_fail: delays must satisfy 0 < base <= max, got base % max %', p_base_delay_seconds, p_max_delay_seconds USING ERRCODE = '22023';
+  r := public.publish_record(p_target_id, p_lease_token, NULL, p_error, p_retryable, p_max_attempts, p_base_delay_seconds, p_max_delay_seconds);
+  IF r.result <> 'recorded' THEN
+    RETURN r.result;
   END IF;
-  SELECT t.post_id INTO v_post_id FROM public.post_targets t WHERE t.id = p_target_id;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'publish_fail: post target % does not exist', p_target_id USING ERRCODE = '22023';
+  RETURN public.publish_settle_locked(r.post_id, p_lease_token);
+END;
+$$;
+
+-- report: a worker's whole batch in one short transaction, the same rules as complete and fail
+-- per target (element i of each array is one report; external id for a success, error for a
+-- failure). Each post is settled once, after all its reports, which is what makes a batch cheap.
+-- Reports are applied in post order, so two batches never lock the same posts in opposite orders.
+CREATE FUNCTION public.publish_report(
+  p_target_ids bigint[],
+  p_lease_tokens bigint[],
+  p_external_post_ids text[],
+  p_errors text[],
+  p_retryable boolean[],
+  p_max_attempts integer DEFAULT 5,
+  p_base_delay_seconds double precision DEFAULT 30,
+  p_max_delay_seconds double precision DEFAULT 3600
+)
+RETURNS TABLE (target_id bigint, result text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_n integer := coalesce(cardinality(p_target_ids), 0);
+  v_item record;
+  v_rec record;
+  v_settled jsonb := '{}';
+  v_results text[] := '{}';
+  v_posts bigint[] := '{}';
+  v_tokens bigint[] := '{}';
+  i integer;
+BEGIN
+  IF v_n > 10000 THEN
+    RAISE EXCEPTION 'publish_report: at most 10000 reports per call, got %', v_n USING ERRCODE = '22023';
   END IF;
-  PERFORM 1 FROM public.publish_queue WHERE post_id = v_post_id AND lease_token = p_lease_token FOR UPDATE;
-  IF NOT FOUND THEN
-    RETURN 'stale';
+  IF coalesce(cardinality(p_lease_tokens), 0) <> v_n OR coalesce(cardinality(p_external_post_ids), 0) <> v_n
+     OR coalesce(cardinality(p_errors), 0) <> v_n OR coalesce(cardinality(p_retryable), 0) <> v_n THEN
+    RAISE EXCEPTION 'publish_report: the five arrays must have the same length (% target ids)', v_n USING ERRCODE = '22023';
   END IF;
-  UPDATE public.post_targets
-     SET attempts = attempts + 1,
-         last_error = left(p_error, 2000),
-         last_lease_token = p_lease_token,
-         status = CASE WHEN p_retryable AND attempts + 1 < p_max_attempts THEN 'pending' ELSE 'failed' END::public.post_target_status
-   WHERE id = p_target_id AND status = 'pending' AND last_lease_token IS DISTINCT FROM p_lease_token
-  RETURNING status, attempts INTO v_status, v_attempts;
-  IF NOT FOUND THEN
-    RETURN 'not-pending';
-  END IF;
-  IF v_status = 'pending' THEN
-    v_delay := least(p_max_delay_seconds, p_base_delay_seconds * power(2, v_attempts - 1));
-    v_delay := v_delay / 2 + random() * v_delay / 2;
-    UPDATE public.publish_queue
-       SET retry_at = greatest(coalesce(retry_at, '-infinity'), now() + make_interval(secs => v_delay)),
-           retries = retries + 1
-     WHERE post_id = v_post_id;
-  END IF;
-  RETURN public.publish_settle_locked(v_post_id, p_lease_token);
+  FOR v_item IN
+    SELECT u.ord, u.tid, u.tok, u.ext, u.err, u.retry
+      FROM unnest(p_target_ids, p_lease_tokens, p_external_post_ids, p_errors, p_retryable) WITH ORDINALITY AS u (tid, tok, ext, err, retry, ord)
+      LEFT JOIN public.post_targets t ON t.id = u.tid
+     ORDER BY t.post_id, u.ord
+  LOOP
+    v_rec := public.publish_record(v_item.tid, v_item.tok, v_item.ext, v_item.err, v_item.retry, p_max_attempts, p_base_delay_seconds, p_max_delay_seconds);
+    v_results[v_item.ord] := v_rec.result;
+    v_posts[v_item.ord] := v_rec.post_id;
+    v_tokens[v_item.ord] := v_item.tok;
+  END LOOP;
+  FOR i IN 1 .. v_n LOOP
+    IF v_results[i] = 'recorded' THEN
+      IF NOT v_settled ? (v_posts[i]::text || ':' || v_tokens[i]::text) THEN
+        v_settled := v_settled || jsonb_build_object(v_posts[i]::text || ':' || v_tokens[i]::text, public.publish_settle_locked(v_posts[i], v_tokens[i]));
+      END IF;
+      v_results[i] := v_settled ->> (v_posts[i]::text || ':' || v_tokens[i]::text);
+    END IF;
+  END LOOP;
+  RETURN QUERY SELECT u.tid, u.res FROM unnest(p_target_ids, v_results) AS u (tid, res);
 END;
 $$;
 
@@ -416,9 +513,9 @@ BEGIN
   )
   SELECT due.unheld, coalesce(extract(epoch FROM now() - due.oldest)::double precision, 0), due.held, due.expired, retry.backlog,
          outcome.published, outcome.failed,
-         CASE WHEN outcome.published + outcome.failed > 0 THEN 100.0 * outcome.published / (outcome.published + outcome.failed) END,
+         CASE WHEN outcome.published + outcome.failed > 0 THEN (100.0 * outcome.published / (outcome.published + outcome.failed))::double precision END,
          outcome.t_published, outcome.t_failed,
-         CASE WHEN outcome.t_published + outcome.t_failed > 0 THEN 100.0 * outcome.t_published / (outcome.t_published + outcome.t_failed) END
+         CASE WHEN outcome.t_published + outcome.t_failed > 0 THEN (100.0 * outcome.t_published / (outcome.t_published + outcome.t_failed))::double precision END
     FROM due, retry, outcome;
 END;
 $$;
@@ -445,6 +542,8 @@ REVOKE EXECUTE ON FUNCTION dbops.publish_queue_stats(interval) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION dbops.prune_publish_outcomes(interval, integer) FROM PUBLIC;
 -- The lifecycle runs with the application's own rights (it owns the rows it changes); nobody else calls it.
 REVOKE EXECUTE ON FUNCTION public.publish_settle_locked(bigint, bigint), public.publish_settle(bigint, bigint),
+                           public.publish_record(bigint, bigint, text, text, boolean, integer, double precision, double precision),
+                           public.publish_report(bigint[], bigint[], text[], text[], boolean[], integer, double precision, double precision),
                            public.publish_complete(bigint, bigint, text),
                            public.publish_fail(bigint, bigint, text, boolean, integer, double precision, double precision),
                            public.publish_release(text) FROM PUBLIC;
@@ -462,6 +561,8 @@ BEGIN
     GRANT SELECT, INSERT, UPDATE, DELETE ON public.publish_queue, public.publish_outcomes TO platform_app;
     GRANT USAGE ON SEQUENCE public.publish_queue_lease_token_seq TO platform_app;
     GRANT EXECUTE ON FUNCTION public.publish_settle_locked(bigint, bigint), public.publish_settle(bigint, bigint),
+                              public.publish_record(bigint, bigint, text, text, boolean, integer, double precision, double precision),
+                              public.publish_report(bigint[], bigint[], text[], text[], boolean[], integer, double precision, double precision),
                               public.publish_complete(bigint, bigint, text),
                               public.publish_fail(bigint, bigint, text, boolean, integer, double precision, double precision),
                               public.publish_release(text),

@@ -20,8 +20,7 @@ WITH picked AS (
          leased_by = $3::text,
          lease_until = now() + make_interval(secs => $4::double precision),
          claims = q.claims + 1
-    FROM picked
-   WHERE q.post_id = picked.post_id
+   WHERE q.post_id = ANY (ARRAY(SELECT picked.post_id FROM picked))
   RETURNING q.post_id, q.lease_token, q.lease_until, q.claims, q.scheduled_at
 )
 SELECT l.post_id, l.lease_token, l.lease_until, l.claims AS attempt, l.scheduled_at,

@@ -4,7 +4,7 @@ import { createEmptyDatabase, createTestDatabase, TestDatabase } from '../suppor
 import { chartOf, markdownReport } from '../../benchmark/report';
 import { BenchResult, runBenchmark } from '../../benchmark/run';
 import { expectedRowCounts, scaleSpec } from '../../benchmark/scale';
-import { ClaimFn, patternClaim, runQueue } from '../../benchmark/sections/publishing-queue';
+import { ClaimFn, lifecycleWorker, runQueue } from '../../benchmark/sections/publishing-queue';
 
 /**
  * The benchmark harness at tiny scale, inside npm test: it generates what the scale promises,
@@ -101,6 +101,34 @@ describe('benchmark harness (tiny scale)', () => {
     expect(q.lostPosts).toEqual([]);
   });
 
+  it('drains a burst through the lifecycle and the same burst through pg-boss, each job claimed once', () => {
+    const q = result.queue!;
+    expect(q.burst.duePosts).toBe(spec.queueBurstPosts);
+    expect(q.burst.claimed).toBe(spec.queueBurstPosts);
+    expect(q.burst.doubleClaims).toEqual([]);
+    expect(q.burst.doubleClaimedInDb).toEqual([]);
+    expect(q.burst.lostPosts).toEqual([]);
+    expect(q.pgBoss.version).toMatch(/^12\./);
+    expect([q.pgBoss.fetched, q.pgBoss.completed, q.pgBoss.doubleFetches]).toEqual([spec.queueBurstPosts, spec.queueBurstPosts, 0]);
+  });
+
+  it('finishes every post of the fault run exactly once: none lost or stuck, none published twice, the success rate as injected', () => {
+    const f = result.queue!.faults;
+    expect(f.capped).toBe(false);
+    expect(f.final.published + f.final.failed).toBe(spec.queueBurstPosts);
+    expect([f.final.other, f.final.stillQueued, f.final.targetsPending]).toEqual([0, 0, 0]);
+    expect(f.publishedTwice).toBe(0);
+    expect(f.externalIdMismatches).toBe(0);
+    expect(f.final.targetsFailed).toBe(f.expected.failedTargets);
+    expect(f.final.failed).toBe(f.expected.failedPosts);
+    expect(f.measured.successPercent).toBeCloseTo(f.expected.successPercent, 9);
+    expect(f.metric.publishSuccessRate).toBeCloseTo(f.expected.successPercent, 9);
+    expect(f.metric.publishTargetSuccessRate).toBeCloseTo(f.expected.targetSuccessPercent, 9);
+    // The faults happened: platform failures were injected and reported.
+    expect(f.injected.transient).toBeGreaterThan(0);
+    expect(f.platformCalls).toBeGreaterThan(f.targets);
+  });
+
   it('ingests into all three table variants and runs every maintenance task', () => {
     expect(result.ingest.results.map((r) => r.rows)).toEqual([spec.ingestRows, spec.ingestRows, spec.ingestRows]);
     expect(result.ingest.results[0].indexes).toBeGreaterThan(result.ingest.results[2].indexes);
@@ -118,7 +146,10 @@ describe('benchmark harness (tiny scale)', () => {
       expect(svg).toContain(q.name);
     }
     expect(svg.startsWith('<svg')).toBe(true);
-    expect(result.targets.length).toBe(queries.length + 2);
+    // A p95 per pattern, the claim p95, backlog and burst claims/s, ingest rows/s.
+    expect(result.targets.length).toBe(queries.length + 4);
+    expect(md).toContain('pg-boss');
+    expect(md).toContain('### Under faults');
     expect(md).toContain('## Targets');
   });
 });
@@ -132,6 +163,7 @@ describe('publishing queue check', () => {
     db = await createTestDatabase();
     await db.query(`INSERT INTO public.workspaces (name, slug) VALUES ('Queue', 'queue')`);
     await db.query(`INSERT INTO public.users (email, password_hash) VALUES ('q@example.com', repeat('x', 40))`);
+    await db.query(`INSERT INTO public.social_accounts (workspace_id, platform, external_account_id, handle) SELECT id, 'twitter', 'q', '@q' FROM public.workspaces`);
   });
 
   afterAll(async () => {
@@ -146,6 +178,7 @@ describe('publishing queue check', () => {
          FROM generate_series(1, $2::int) AS g`,
       [due, DUE_POSTS],
     );
+    await db.query(`INSERT INTO public.post_targets (post_id, social_account_id) SELECT p.id, a.id FROM public.posts p, public.social_accounts a`);
   });
 
   /** Resolves for everyone once `parties` callers have arrived. */
@@ -189,10 +222,9 @@ describe('publishing queue check', () => {
     expect(result.doubleClaimedInDb.length).toBeGreaterThanOrEqual(batch);
   });
 
-  it('passes the production claim pattern under the same concurrency', async () => {
-    const claim = loadQueryFiles().find((q) => q.name === 'scheduled_post_claim');
-    expect(claim).toBeDefined();
-    const result = await runQueue({ url: db.url, workers: 4, claim: patternClaim(claim!.sql, due, 5), dueBefore: due });
+  it('passes the production lifecycle (claim and report) under the same concurrency', async () => {
+    const lifecycle = lifecycleWorker(5, due);
+    const result = await runQueue({ url: db.url, workers: 4, claim: lifecycle.claim, complete: lifecycle.complete, dueBefore: due });
     expect(result.duePosts).toBe(DUE_POSTS);
     expect(result.claimed).toBe(DUE_POSTS);
     expect(result.doubleClaims).toEqual([]);
@@ -201,18 +233,18 @@ describe('publishing queue check', () => {
   });
 
   it('counts a post left unpublished as lost', async () => {
-    // A claim that skips the newest due post: the check must notice it never got published.
-    const claim = loadQueryFiles().find((q) => q.name === 'scheduled_post_claim')!;
+    // A claim that drops the newest due post: the check must notice it never got published.
+    const lifecycle = lifecycleWorker(5, due);
     const [{ id: skipped }] = await db.query<{ id: string }>(`SELECT id FROM public.posts ORDER BY scheduled_at DESC LIMIT 1`);
     const leaky: ClaimFn = async (client, workerId) => {
-      const ids = await patternClaim(claim.sql, due, 5)(client, workerId);
+      const ids = await lifecycle.claim(client, workerId);
       if (ids.includes(String(skipped))) {
-        await client.query(`UPDATE public.posts SET status = 'FAILED', claimed_at = NULL, claimed_by = NULL WHERE id = $1`, [skipped]);
+        await client.query(`UPDATE public.posts SET status = 'FAILED' WHERE id = $1`, [skipped]);
         return ids.filter((id) => id !== String(skipped));
       }
       return ids;
     };
-    const result = await runQueue({ url: db.url, workers: 2, claim: leaky, dueBefore: due });
+    const result = await runQueue({ url: db.url, workers: 2, claim: leaky, complete: lifecycle.complete, dueBefore: due });
     expect(result.lostPosts).toEqual([String(skipped)]);
   });
 });

@@ -1,0 +1,384 @@
+import type { Pool } from 'pg';
+import { loadQueryFiles } from '../../sql/query-files';
+import { CLAIM_SQL, ClaimedPost, PublishingQueue, PublishingQueueError, QueueQueryable } from '../../platform-db/publishing-queue';
+import { createTestDatabase, TestDatabase } from '../support/database';
+import { harness } from '../lambdas/tasks/helpers';
+
+/**
+ * The publishing queue's lifecycle (080) on the real PostgreSQL: every transition, the fencing of
+ * late reports, release, requeue, and the task's metrics against what the tables say.
+ */
+describe('publishing queue', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  const FAR = new Date('2100-01-01T00:00:00Z');
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    pool = db.newPool({ max: 4 });
+    await db.query(`
+      INSERT INTO workspaces (name, slug) VALUES ('Queue', 'queue');
+      INSERT INTO users (email, password_hash) VALUES ('q@example.com', repeat('x', 40));
+      INSERT INTO social_accounts (workspace_id, platform, external_account_id, handle)
+      SELECT 1, p::social_platform, 'acct-' || p, '@' || p FROM unnest(ARRAY['twitter', 'linkedin', 'facebook']) p;`);
+  });
+  afterAll(() => db.drop());
+
+  beforeEach(async () => {
+    await db.query(`DELETE FROM posts; DELETE FROM publish_outcomes;`);
+  });
+
+  /** n SCHEDULED posts due minutes ago (oldest first by index), each with `targets` pending targets. */
+  async function schedule(n: number, targets = 3, minutesAgo = 10): Promise<string[]> {
+    const rows = await db.query<{ id: string }>(
+      `WITH p AS (
+         INSERT INTO posts (workspace_id, author_id, status, content, scheduled_at)
+         SELECT 1, 1, 'SCHEDULED', 'post ' || g, now() - make_interval(mins => $2::int) + make_interval(secs => g)
+           FROM generate_series(1, $1::int) g
+         RETURNING id)
+       , t AS (INSERT INTO post_targets (post_id, social_account_id) SELECT p.id, a.id FROM p, social_accounts a WHERE a.id <= $3 RETURNING 1)
+       SELECT id FROM p ORDER BY id`,
+      [n, minutesAgo, targets],
+    );
+    return rows.map((r) => String(r.id));
+  }
+
+  const queue = (workerId: string, options: Partial<ConstructorParameters<typeof PublishingQueue>[1]> = {}) =>
+    new PublishingQueue(pool, { workerId, leaseSeconds: 60, baseDelaySeconds: 10, maxDelaySeconds: 100, ...options });
+
+  async function post(id: string) {
+    const [row] = await db.query<{ status: string; published_at: Date | null; last_error: string | null; publish_attempts: number; claimed_by: string | null }>(
+      `SELECT status::text, published_at, last_error, publish_attempts, claimed_by FROM posts WHERE id = $1`,
+      [id],
+    );
+    return row;
+  }
+  const targets = (postId: string) =>
+    db.query<{ id: string; status: string; external_post_id: string | null; attempts: number; last_error: string | null }>(
+      `SELECT id::text, status::text, external_post_id, attempts, last_error FROM post_targets WHERE post_id = $1 ORDER BY id`,
+      [postId],
+    );
+  const queued = (postId: string) =>
+    db.query<{ due_at: Date; lease_token: string | null; leased_by: string | null; claims: number; retries: number }>(
+      `SELECT due_at, lease_token::text, leased_by, claims, retries FROM publish_queue WHERE post_id = $1`,
+      [postId],
+    );
+  /** The lease ran out: the worker hung or died. */
+  const expire = (postId: string) => db.query(`UPDATE publish_queue SET lease_until = now() - interval '1 second' WHERE post_id = $1`, [postId]);
+
+  it('keeps the queue in step with posts: scheduling queues, rescheduling moves, unscheduling removes', async () => {
+    const [id] = await schedule(1);
+    const [row] = await queued(id);
+    const [p] = await db.query<{ scheduled_at: Date }>(`SELECT scheduled_at FROM posts WHERE id = $1`, [id]);
+    expect(row).toMatchObject({ due_at: p.scheduled_at, lease_token: null, claims: 0 });
+
+    await db.query(`UPDATE posts SET scheduled_at = '2030-01-01T00:00:00Z' WHERE id = $1`, [id]);
+    expect((await queued(id))[0].due_at).toEqual(new Date('2030-01-01T00:00:00Z'));
+    await db.query(`UPDATE posts SET status = 'DRAFT' WHERE id = $1`, [id]);
+    expect(await queued(id)).toEqual([]);
+    await db.query(`UPDATE posts SET status = 'SCHEDULED' WHERE id = $1`, [id]);
+    expect(await queued(id)).toHaveLength(1);
+    await db.query(`DELETE FROM posts WHERE id = $1`, [id]);
+    expect(await queued(id)).toEqual([]);
+  });
+
+  it('claims due posts oldest first under a lease, with their pending targets, without writing posts (a HOT update)', async () => {
+    const ids = await schedule(5);
+    await schedule(1, 3, -60); // due in an hour: not claimable now
+    const before = await db.query(`SELECT id, xmin::text, status FROM posts ORDER BY id`);
+    const client = await pool.connect();
+    let claimed: ClaimedPost[];
+    let hot: { updated: string; hot: string };
+    try {
+      await client.query('BEGIN');
+      claimed = await new PublishingQueue(client, { workerId: 'w1' }).claim(3);
+      [hot] = (
+        await client.query<{ updated: string; hot: string }>(
+          `SELECT pg_stat_get_xact_tuples_updated('public.publish_queue'::regclass)::text AS updated,
+                  pg_stat_get_xact_tuples_hot_updated('public.publish_queue'::regclass)::text AS hot`,
+        )
+      ).rows;
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    expect(claimed.map((c) => c.postId)).toEqual(ids.slice(0, 3));
+    expect(hot).toEqual({ updated: '3', hot: '3' });
+    for (const c of claimed) {
+      expect(c.attempt).toBe(1);
+      expect(c.targets).toHaveLength(3);
+      expect(c.leaseUntil.getTime()).toBeGreaterThan(Date.now() + 100_000);
+      expect((await queued(c.postId))[0]).toMatchObject({ lease_token: c.leaseToken, leased_by: 'w1', claims: 1 });
+    }
+    expect(new Set(claimed.map((c) => c.leaseToken)).size).toBe(3);
+    // Not one posts row was written by the claim.
+    expect(await db.query(`SELECT id, xmin::text, status FROM posts ORDER BY id`)).toEqual(before);
+    // The rest: the two other due posts, never the future one.
+    const rest = await queue('w2').claim(50);
+    expect(rest.map((c) => c.postId)).toEqual(ids.slice(3));
+  });
+
+  it('completes a post when every target is published: PUBLISHED, external ids kept, queue row gone, outcome recorded', async () => {
+    const [id] = await schedule(1);
+    const q = queue('w1');
+    const [c] = await q.claim(10);
+    const results = [];
+    for (const t of c.targets) results.push(await q.complete(t.targetId, c.leaseToken, `ext-${t.targetId}`));
+    expect(results).toEqual(['recorded', 'recorded', 'post-published']);
+    expect(await post(id)).toMatchObject({ status: 'PUBLISHED', last_error: null, publish_attempts: 1, claimed_by: null });
+    expect((await post(id)).published_at).not.toBeNull();
+    expect((await targets(id)).map((t) => [t.status, t.external_post_id, t.attempts])).toEqual(
+      c.targets.map((t) => ['published', `ext-${t.targetId}`, 1]),
+    );
+    expect(await queued(id)).toEqual([]);
+    expect(await db.query(`SELECT outcome, claims, published_targets, failed_targets FROM publish_outcomes WHERE post_id = $1`, [id])).toEqual([
+      { outcome: 'published', claims: 1, published_targets: 3, failed_targets: 0 },
+    ]);
+  });
+
+  it('moves a post to PUBLISHING with its first live target and retries a transient failure after a jittered backoff', async () => {
+    const [id] = await schedule(1);
+    const q = queue('w1');
+    const [c] = await q.claim(10);
+    const [a, b, d] = c.targets;
+    expect(await q.complete(a.targetId, c.leaseToken, 'ext-a')).toBe('recorded');
+    expect(await post(id)).toMatchObject({ status: 'PUBLISHING', claimed_by: 'w1' });
+    expect(await q.fail(b.targetId, c.leaseToken, 'HTTP 503', { retryable: true })).toBe('recorded');
+    const startedAt = Date.now();
+    expect(await q.complete(d.targetId, c.leaseToken, 'ext-d')).toBe('retry-scheduled');
+    const [row] = await queued(id);
+    // First retry: base 10 s, half of it jitter: 5-10 s from the failure.
+    const wait = row.due_at.getTime() - startedAt;
+    expect(wait).toBeGreaterThan(4_000);
+    expect(wait).toBeLessThanOrEqual(10_500);
+    expect(row).toMatchObject({ lease_token: null, retries: 1 });
+    expect(await q.claim(10)).toEqual([]); // not due yet
+
+    const [again] = await q.claim(10, FAR);
+    expect(again.attempt).toBe(2);
+    expect(again.targets.map((t) => t.targetId)).toEqual([b.targetId]);
+    expect(await q.complete(b.targetId, again.leaseToken, 'ext-b')).toBe('post-published');
+    expect(await post(id)).toMatchObject({ status: 'PUBLISHED', publish_attempts: 2 });
+    expect((await targets(id)).find((t) => t.id === b.targetId)).toMatchObject({ status: 'published', attempts: 2, last_error: null });
+  });
+
+  it('doubles the backoff per attempt and fails the target after the last attempt', async () => {
+    const [id] = await schedule(1, 1);
+    const q = queue('w1', { maxAttempts: 3, baseDelaySeconds: 100, maxDelaySeconds: 1000 });
+    const waits: number[] = [];
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      const [c] = await q.claim(1, FAR);
+      const t0 = Date.now();
+      const result = await q.fail(c.targets[0].targetId, c.leaseToken, `timeout ${attempt}`, { retryable: true });
+      if (attempt < 3) {
+        expect(result).toBe('retry-scheduled');
+        waits.push(((await queued(id))[0].due_at.getTime() - t0) / 1000);
+      } else {
+        expect(result).toBe('post-failed');
+      }
+    }
+    // 100 s then 200 s, each with up to half as jitter.
+    expect(waits[0]).toBeGreaterThanOrEqual(49);
+    expect(waits[0]).toBeLessThanOrEqual(101);
+    expect(waits[1]).toBeGreaterThanOrEqual(99);
+    expect(waits[1]).toBeLessThanOrEqual(201);
+    expect(await post(id)).toMatchObject({ status: 'FAILED', last_error: 'timeout 3', publish_attempts: 3 });
+    expect(await targets(id)).toMatchObject([{ status: 'failed', attempts: 3, last_error: 'timeout 3' }]);
+    expect(await queued(id)).toEqual([]);
+  });
+
+  it('fails a post whose targets all failed permanently; a post with some published and some failed targets is PUBLISHED', async () => {
+    const [allFail, mixed] = await schedule(2);
+    const q = queue('w1');
+    const claimed = await q.claim(10);
+    const byId = new Map(claimed.map((c) => [c.postId, c]));
+    const f = byId.get(allFail)!;
+    const results = [];
+    for (const t of f.targets) results.push(await q.fail(t.targetId, f.leaseToken, 'account suspended', { retryable: false }));
+    expect(results).toEqual(['recorded', 'recorded', 'post-failed']);
+    expect(await post(allFail)).toMatchObject({ status: 'FAILED', last_error: 'account suspended', published_at: null });
+
+    const m = byId.get(mixed)!;
+    await q.complete(m.targets[0].targetId, m.leaseToken, 'ext-1');
+    await q.fail(m.targets[1].targetId, m.leaseToken, 'media rejected', { retryable: false });
+    expect(await q.complete(m.targets[2].targetId, m.leaseToken, 'ext-3')).toBe('post-published');
+    expect(await post(mixed)).toMatchObject({ status: 'PUBLISHED', last_error: 'media rejected' });
+    expect(await db.query(`SELECT post_id::text, outcome, published_targets, failed_targets FROM publish_outcomes ORDER BY post_id`)).toEqual([
+      { post_id: allFail, outcome: 'failed', published_targets: 0, failed_targets: 3 },
+      { post_id: mixed, outcome: 'published', published_targets: 2, failed_targets: 1 },
+    ]);
+  });
+
+  it('fences a late report: after the lease expired and another worker re-claimed, the old token changes nothing', async () => {
+    const [id] = await schedule(1, 1);
+    const a = queue('worker-a');
+    const b = queue('worker-b');
+    const [first] = await a.claim(1);
+    const target = first.targets[0].targetId;
+    await expire(id);
+    const task = harness(db);
+    const released = await task.run({ task: 'release-stuck-claims' });
+    expect(released.summary).toMatchObject({ requeued: 1, stuckClaims: 1 });
+
+    // Requeued, not yet re-claimed: the old token is already void.
+    expect(await a.complete(target, first.leaseToken, 'ext-from-a')).toBe('stale');
+    const [second] = await b.claim(1);
+    expect(second.leaseToken).not.toBe(first.leaseToken);
+    expect(second.attempt).toBe(2);
+    expect(await a.complete(target, first.leaseToken, 'ext-from-a')).toBe('stale');
+    expect(await a.fail(target, first.leaseToken, 'late timeout', { retryable: false })).toBe('stale');
+    expect(await targets(id)).toMatchObject([{ status: 'pending', external_post_id: null, attempts: 0, last_error: null }]);
+    expect((await queued(id))[0]).toMatchObject({ lease_token: second.leaseToken, leased_by: 'worker-b' });
+
+    expect(await b.complete(target, second.leaseToken, 'ext-from-b')).toBe('post-published');
+    // A late report after the newer attempt finished cannot overwrite it either.
+    expect(await a.complete(target, first.leaseToken, 'ext-from-a')).toBe('stale');
+    expect(await a.fail(target, first.leaseToken, 'late', { retryable: true })).toBe('stale');
+    expect(await targets(id)).toMatchObject([{ status: 'published', external_post_id: 'ext-from-b', attempts: 1 }]);
+    expect(await post(id)).toMatchObject({ status: 'PUBLISHED', last_error: null });
+  });
+
+  it('accepts a report on an expired lease nobody superseded, and ignores a repeated report', async () => {
+    const [id] = await schedule(1, 2);
+    const q = queue('w1');
+    const [c] = await q.claim(1);
+    await expire(id);
+    expect(await q.complete(c.targets[0].targetId, c.leaseToken, 'ext-1')).toBe('recorded');
+    expect(await q.complete(c.targets[0].targetId, c.leaseToken, 'ext-1-again')).toBe('not-pending');
+    expect(await q.fail(c.targets[0].targetId, c.leaseToken, 'oops', { retryable: false })).toBe('not-pending');
+    expect((await targets(id))[0]).toMatchObject({ status: 'published', external_post_id: 'ext-1', attempts: 1 });
+  });
+
+  it('hands back a stopping worker\'s own leases, first in line and not counted as attempts', async () => {
+    const ids = await schedule(3);
+    const a = queue('worker-a');
+    const b = queue('worker-b');
+    await a.claim(2);
+    const [other] = await b.claim(1);
+    expect(await a.release()).toBe(2);
+    expect(await a.release()).toBe(0);
+    for (const id of ids.slice(0, 2)) expect((await queued(id))[0]).toMatchObject({ lease_token: null, leased_by: null, claims: 0 });
+    expect((await queued(other.postId))[0]).toMatchObject({ leased_by: 'worker-b' });
+    expect((await b.claim(5)).map((c) => c.postId)).toEqual(ids.slice(0, 2));
+  });
+
+  it('requeues only expired leases and abandons a post whose lease keeps expiring', async () => {
+    const [stuck, live, poison] = await schedule(3, 1);
+    const q = queue('w1');
+    await q.claim(3);
+    await expire(stuck);
+    await db.query(`UPDATE publish_queue SET claims = 3 WHERE post_id = $1`, [poison]);
+    await expire(poison);
+    const task = harness(db);
+    const result = await task.run({ task: 'release-stuck-claims', maxClaims: 3 });
+    expect([result.status, result.reason]).toEqual(['succeeded', undefined]);
+    expect(result.summary).toMatchObject({ requeued: 1, abandoned: 1, stuckClaims: 2 });
+    expect((await queued(stuck))[0]).toMatchObject({ lease_token: null, claims: 1 });
+    expect((await queued(live))[0].leased_by).toBe('w1');
+    expect(await post(poison)).toMatchObject({ status: 'FAILED', last_error: 'abandoned: the lease expired 3 times without a report' });
+    expect(await queued(poison)).toEqual([]);
+    // A dry run reports and changes nothing.
+    await expire(live);
+    const dry = await task.run({ task: 'release-stuck-claims', dryRun: true });
+    expect(dry.summary).toMatchObject({ requeued: 1, abandoned: 0 });
+    expect((await queued(live))[0].leased_by).toBe('w1');
+  });
+
+  it('publishes queue lag, stuck claims, retries and the success rate that the tables bear out', async () => {
+    const ids = await schedule(8, 2, 30);
+    const q = queue('w1');
+    const claimed = await q.claim(6);
+    // 3 published, 1 failed for good, 1 waiting for a retry, 1 stuck (lease expired); 2 never claimed.
+    for (const c of claimed.slice(0, 3)) for (const t of c.targets) await q.complete(t.targetId, c.leaseToken, `ext-${t.targetId}`);
+    for (const t of claimed[3].targets) await q.fail(t.targetId, claimed[3].leaseToken, 'gone', { retryable: false });
+    await q.complete(claimed[4].targets[0].targetId, claimed[4].leaseToken, 'ext');
+    await q.fail(claimed[4].targets[1].targetId, claimed[4].leaseToken, 'HTTP 429', { retryable: true });
+    await expire(claimed[5].postId);
+
+    const task = harness(db);
+    const result = await task.run({ task: 'release-stuck-claims' });
+    expect(result.status).toBe('succeeded');
+    const published = Object.fromEntries(task.sink.data.map((d) => [d.metric.name, d.value]));
+
+    // The truth, straight from posts and post_targets.
+    const [truth] = await db.query<{ published: number; failed: number; oldest: Date; targets_published: number; targets_failed: number }>(
+      `SELECT count(*) FILTER (WHERE p.status = 'PUBLISHED')::int AS published,
+              count(*) FILTER (WHERE p.status = 'FAILED')::int AS failed,
+              min(p.scheduled_at) FILTER (WHERE p.status IN ('SCHEDULED', 'PUBLISHING') AND p.id <> $2) AS oldest,
+              (SELECT count(*) FROM post_targets t JOIN posts x ON x.id = t.post_id WHERE x.status IN ('PUBLISHED', 'FAILED') AND t.status = 'published')::int AS targets_published,
+              (SELECT count(*) FROM post_targets t JOIN posts x ON x.id = t.post_id WHERE x.status IN ('PUBLISHED', 'FAILED') AND t.status = 'failed')::int AS targets_failed
+         FROM posts p WHERE p.scheduled_at > now() - interval '1 hour' AND p.id = ANY ($1::bigint[])`,
+      [ids, claimed[4].postId],
+    );
+    expect(truth).toMatchObject({ published: 3, failed: 1, targets_published: 6, targets_failed: 2 });
+    expect(published.PublishSuccessRate).toBeCloseTo((100 * truth.published) / (truth.published + truth.failed), 6);
+    expect(published.PublishTargetSuccessRate).toBeCloseTo((100 * truth.targets_published) / (truth.targets_published + truth.targets_failed), 6);
+    expect(published.StuckClaims).toBe(1);
+    expect(published.PublishRetryBacklog).toBe(1);
+    // Due and unheld after the requeue: the stuck one and the two never claimed.
+    expect(published.PublishQueueDuePosts).toBe(3);
+    const lagTruth = (Date.now() - truth.oldest.getTime()) / 1000;
+    expect(published.PublishQueueLagSeconds).toBeGreaterThan(lagTruth - 5);
+    expect(published.PublishQueueLagSeconds).toBeLessThanOrEqual(lagTruth + 1);
+    expect(published.PublishQueueLagSeconds).toBeGreaterThan(29 * 60);
+  });
+
+  it('reports no success rate when nothing finished in the window, rather than 0 or 100', async () => {
+    await schedule(2);
+    const task = harness(db);
+    await task.run({ task: 'release-stuck-claims' });
+    const names = task.sink.data.map((d) => d.metric.name);
+    expect(names).toContain('PublishQueueLagSeconds');
+    expect(names).not.toContain('PublishSuccessRate');
+  });
+
+  it('reports a whole batch in one call with the same rules, each post settled once, the fence included', async () => {
+    const ids = await schedule(3, 2);
+    const q = queue('w1');
+    const claimed = await q.claim(3);
+    const [p1, p2, p3] = claimed;
+    const results = await q.report([
+      { targetId: p1.targets[0].targetId, leaseToken: p1.leaseToken, externalPostId: 'x1' },
+      { targetId: p2.targets[0].targetId, leaseToken: p2.leaseToken, error: 'HTTP 503', retryable: true },
+      { targetId: p1.targets[1].targetId, leaseToken: p1.leaseToken, externalPostId: 'x2' },
+      { targetId: p2.targets[1].targetId, leaseToken: p2.leaseToken, externalPostId: 'x3' },
+      { targetId: p3.targets[0].targetId, leaseToken: '999999999', externalPostId: 'forged' },
+      { targetId: p1.targets[1].targetId, leaseToken: p1.leaseToken, externalPostId: 'x2-again' },
+    ]);
+    expect(results.map((r) => r.result)).toEqual(['post-published', 'retry-scheduled', 'post-published', 'retry-scheduled', 'stale', 'not-pending']);
+    expect(results.map((r) => r.targetId)).toEqual([p1.targets[0].targetId, p2.targets[0].targetId, p1.targets[1].targetId, p2.targets[1].targetId, p3.targets[0].targetId, p1.targets[1].targetId]);
+    expect(await post(ids[0])).toMatchObject({ status: 'PUBLISHED' });
+    expect(await post(ids[1])).toMatchObject({ status: 'PUBLISHING' });
+    expect(await post(ids[2])).toMatchObject({ status: 'SCHEDULED' });
+    expect((await targets(ids[0])).map((t) => t.external_post_id)).toEqual(['x1', 'x2']);
+    expect((await targets(ids[2])).map((t) => t.status)).toEqual(['pending', 'pending']);
+    // A mixed report is refused whole, before any SQL.
+    await expect(q.report([{ targetId: '1', leaseToken: '1', error: 'x' } as never])).rejects.toThrow(/reports\[0\]\.retryable must be true or false/);
+    await expect(pool.query(`SELECT * FROM publish_report('{1}', '{1,2}', '{x}', '{NULL}', '{NULL}')`)).rejects.toThrow(/same length/);
+  });
+
+  it('rejects bad input with a clear error before any SQL runs', async () => {
+    const calls: string[] = [];
+    const counting: QueueQueryable = { query: (text, values) => (calls.push(text), pool.query(text, values)) as never };
+    expect(() => new PublishingQueue(counting, { workerId: '' })).toThrow(/workerId must be a non-empty string/);
+    expect(() => new PublishingQueue(counting, { workerId: 'w', leaseSeconds: 0 })).toThrow(/leaseSeconds must be a number between 1 and 3600/);
+    expect(() => new PublishingQueue(counting, { workerId: 'w', baseDelaySeconds: 10, maxDelaySeconds: 5 })).toThrow(/maxDelaySeconds/);
+    const q = new PublishingQueue(counting, { workerId: 'w' });
+    await expect(q.claim(0)).rejects.toThrow(PublishingQueueError);
+    await expect(q.claim(1.5)).rejects.toThrow(/batchSize must be a whole number between 1 and 1000/);
+    await expect(q.complete('12', 'abc', 'ext')).rejects.toThrow(/leaseToken must be a positive integer id, got "abc"/);
+    await expect(q.complete('12', '3', '  ')).rejects.toThrow(/externalPostId must be a non-empty string/);
+    await expect(q.fail('12; DROP TABLE posts', '3', 'x', { retryable: true })).rejects.toThrow(/targetId must be a positive integer id/);
+    await expect(q.fail('12', '3', 'x', {} as never)).rejects.toThrow(/retryable must be true or false/);
+    expect(calls).toEqual([]);
+    // The database refuses what a caller outside the library might send.
+    await expect(pool.query(`SELECT publish_fail(1, 1, 'x', true, 0)`)).rejects.toThrow(/max attempts must be 1-100/);
+    await expect(pool.query(`SELECT publish_complete(999999, 1, 'ext')`)).rejects.toThrow(/post target 999999 does not exist/);
+  });
+
+  it('claims with exactly the statement of sql/queries/scheduled_post_claim.sql', () => {
+    const normalize = (sql: string) => sql.replace(/\s+/g, ' ').trim();
+    const file = loadQueryFiles().find((q) => q.name === 'scheduled_post_claim');
+    expect(normalize(file!.sql)).toBe(normalize(CLAIM_SQL));
+  });
+});
