@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { PgExecutor } from '../../lambdas/db/pg-executor';
 import { MemorySink } from '../../lambdas/metrics/sink';
 import { runTask } from '../../lambdas/tasks/runner';
@@ -199,15 +199,16 @@ export async function insertBurst(url: string, posts: number, targets: number, d
     const [range] = (
       await client.query<{ first_id: string; last_id: string }>(
         `WITH accounts AS (
-           SELECT a.workspace_id, array_agg(a.id ORDER BY a.id) AS ids, min(u.id) AS author
-             FROM public.social_accounts a JOIN public.workspace_members m ON m.workspace_id = a.workspace_id JOIN public.users u ON u.id = m.user_id
-            GROUP BY a.workspace_id HAVING count(DISTINCT a.id) >= $3::int
+           SELECT a.workspace_id, array_agg(a.id ORDER BY a.id) AS ids,
+                  (SELECT min(m.user_id) FROM public.workspace_members m WHERE m.workspace_id = a.workspace_id) AS author
+             FROM public.social_accounts a
+            GROUP BY a.workspace_id HAVING count(*) >= $3::int
          ), numbered AS (SELECT row_number() OVER (ORDER BY workspace_id) AS n, * FROM accounts),
          p AS (
            INSERT INTO public.posts (workspace_id, author_id, status, content, scheduled_at)
            SELECT w.workspace_id, w.author, 'SCHEDULED', 'burst post ' || g, $2::timestamptz
              FROM generate_series(1, $1::int) g
-             JOIN numbered w ON w.n = 1 + g % (SELECT count(*) FROM numbered)
+             JOIN numbered w ON w.n = 1 + g % (SELECT count(*) FROM numbered) AND w.author IS NOT NULL
            RETURNING id, workspace_id
          ), t AS (
            INSERT INTO public.post_targets (post_id, social_account_id)
@@ -327,7 +328,7 @@ export async function lifecycleUnderFaults(options: FaultOptions): Promise<Fault
     const started = Date.now();
 
     // release-stuck-claims, as the scheduler would run it, on a compressed clock.
-    const executor = new PgExecutor(new (await import('pg')).Pool({ connectionString: options.url, max: 1 }), false);
+    const executor = new PgExecutor(new Pool({ connectionString: options.url, max: 1, application_name: 'dbops:bench-requeue' }));
     const requeueTask = async (extra: Record<string, unknown> = {}) => {
       const sink = new MemorySink();
       const result = await runTask(
