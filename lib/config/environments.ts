@@ -98,6 +98,14 @@ export interface AlarmSettings {
   /** Failures within 15 minutes: a minute-level task may miss once, a daily or weekly one may not. */
   readonly taskFailures: { readonly frequent: number; readonly scheduled: number };
   readonly deadLetterMessages: number;
+  /** Publishing queue (release-stuck-claims, every minute). Spec 31.2: 99.9% of posts published. */
+  readonly publishSuccessPercent: number;
+  /** Oldest due post nobody holds; see README "Publishing queue" for the choice. */
+  readonly publishQueueLagSeconds: number;
+  /** Leases left behind by dead or hung workers within 15 minutes (above this alarms). */
+  readonly stuckClaims: number;
+  /** Posts waiting for a retry after transient platform failures (above this alarms). */
+  readonly publishRetryBacklog: number;
 }
 
 export interface EnvironmentConfig {
@@ -184,6 +192,15 @@ const BASE: SharedSettings = {
     invalidIndexes: 0,
     taskFailures: { frequent: 2, scheduled: 1 },
     deadLetterMessages: 1,
+    publishSuccessPercent: 99.9,
+    // A worker's lease (120 s) plus the requeue cadence (60 s) is the longest the queue's own
+    // recovery keeps a due post waiting; a burst of 100,000 drains in well under a minute. Five
+    // minutes late is what a customer notices, and only missing or overwhelmed workers get there.
+    publishQueueLagSeconds: 300,
+    // Five batches of 50 abandoned in 15 minutes: workers are crashing or hanging, not a one-off.
+    stuckClaims: 250,
+    // About a minute of the spec's average rate (11.6 posts/s) stuck behind transient failures.
+    publishRetryBacklog: 1000,
     cpuPercent: 85,
     freeableMemoryBytes: 1 * GiB,
     replicaLagMs: 2000,

@@ -273,6 +273,50 @@ export function alarmDefinitions(props: DatabaseAlarmsProps) {
       description: 'An index was left INVALID by a failed concurrent build',
     },
 
+    // --- Publishing queue, published by release-stuck-claims every minute; its heartbeat covers absence ---
+    PublishSuccessRate: {
+      // Each datum already covers the last hour's finished posts; three minutes in a row below
+      // the target means it is not one unlucky post at a quiet hour.
+      metric: catalogMetric('publishSuccessRate', env, { statistic: 'Minimum', period: minute }),
+      threshold: thresholds.publishSuccessPercent,
+      comparison: BELOW,
+      evaluationPeriods: 3,
+      treatMissingData: NOT_BREACHING, // no finished post in the window publishes no datum
+      description: `Fewer than ${thresholds.publishSuccessPercent}% of the posts due in the last hour were published (spec 31.2)`,
+    },
+    PublishQueueLag: {
+      metric: catalogMetric('publishQueueLag', env, { statistic: 'Maximum', period: minute }),
+      threshold: thresholds.publishQueueLagSeconds,
+      comparison: ABOVE,
+      evaluationPeriods: 2,
+      treatMissingData: NOT_BREACHING,
+      description: `A due post has waited more than ${thresholds.publishQueueLagSeconds} s for a worker: publishers are down or cannot keep up`,
+    },
+    StuckClaims: {
+      metric: catalogMetric('stuckClaims', env, { statistic: 'Sum', period: Duration.minutes(15) }),
+      threshold: thresholds.stuckClaims,
+      comparison: ABOVE,
+      evaluationPeriods: 1,
+      treatMissingData: NOT_BREACHING,
+      description: `More than ${thresholds.stuckClaims} publishing leases expired within 15 minutes: workers are crashing or hanging mid-batch`,
+    },
+    PublishRetryBacklog: {
+      metric: catalogMetric('publishRetryBacklog', env, { statistic: 'Maximum', period: fiveMinutes }),
+      threshold: thresholds.publishRetryBacklog,
+      comparison: ABOVE,
+      evaluationPeriods: 3,
+      treatMissingData: NOT_BREACHING,
+      description: `More than ${thresholds.publishRetryBacklog} posts wait for a retry after transient platform failures`,
+    },
+    ReleaseStuckClaimsHeartbeat: {
+      metric: catalogMetric('taskSuccess', { ...env, Task: 'release-stuck-claims' }, { statistic: 'Sum', period: minute }),
+      threshold: 1,
+      comparison: BELOW,
+      evaluationPeriods: 5,
+      treatMissingData: BREACHING,
+      description: 'release-stuck-claims has not succeeded for 5 minutes: crashed workers\' posts are not requeued and the queue metrics are stale',
+    },
+
     // --- Heartbeats: no data means the check is not running ---
     HealthCheckHeartbeat: {
       metric: catalogMetric('taskSuccess', { ...env, Task: 'health-check' }, { statistic: 'Sum' }),

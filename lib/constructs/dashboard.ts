@@ -144,6 +144,24 @@ export class DatabaseDashboard extends Construct {
       graph('Rows in default partitions', perTable('defaultPartitionRows', 'Maximum'), { width: 6 }),
     );
 
+    this.dashboard.addWidgets(header('Publishing queue (spec 31.2: 1 million posts a day, 99.9% published)'));
+    this.dashboard.addWidgets(
+      graph('Published share of finished posts, last hour %', [alarm.PublishSuccessRate.metric, catalogMetric('publishTargetSuccessRate', env, { statistic: 'Minimum', period: Duration.minutes(1) })], {
+        width: 6,
+        leftAnnotations: [thresholdLine(alarm.PublishSuccessRate)],
+      }),
+      graph('Oldest due post nobody holds (s)', [alarm.PublishQueueLag.metric], {
+        width: 6,
+        leftAnnotations: [thresholdLine(alarm.PublishQueueLag)],
+        right: [catalogMetric('publishQueueDue', env, { statistic: 'Maximum', period: Duration.minutes(1) })],
+      }),
+      graph('Stuck claims per 15 min', [alarm.StuckClaims.metric, catalogMetric('abandonedPosts', env, { statistic: 'Sum', period: Duration.minutes(15) })], {
+        width: 6,
+        leftAnnotations: [thresholdLine(alarm.StuckClaims)],
+      }),
+      graph('Posts waiting for a retry', [alarm.PublishRetryBacklog.metric], { width: 6, leftAnnotations: [thresholdLine(alarm.PublishRetryBacklog)] }),
+    );
+
     this.dashboard.addWidgets(header('Cluster'));
     this.dashboard.addWidgets(
       graph('CPU % (writer, readers)', [alarm.WriterCpu.metric, clusterRoleMetric(clusterIdentifier, 'READER', 'CPUUtilization')], {

@@ -466,6 +466,12 @@ describe('prod: alarms', () => {
     expect(alarms['dbops-prod-PartitionHeadroom']).toMatchObject({ MetricName: 'MinPartitionHeadroomMonths', Threshold: config.alarms.partitionHeadroomMonths, ComparisonOperator: 'LessThanThreshold' });
     expect(alarms['dbops-prod-DefaultPartitionRows']).toMatchObject({ MetricName: 'TotalDefaultPartitionRows', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
     expect(alarms['dbops-prod-TransactionIdAge']).toMatchObject({ MetricName: 'TransactionIdAge', Threshold: config.alarms.transactionIdAge });
+    // The publishing queue (release-stuck-claims): spec 31.2's 99.9%, the lag, stuck claims and retries.
+    expect(alarms['dbops-prod-PublishSuccessRate']).toMatchObject({ MetricName: 'PublishSuccessRate', Threshold: config.alarms.publishSuccessPercent, ComparisonOperator: 'LessThanThreshold', Period: 60 });
+    expect(alarms['dbops-prod-PublishQueueLag']).toMatchObject({ MetricName: 'PublishQueueLagSeconds', Threshold: config.alarms.publishQueueLagSeconds, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(alarms['dbops-prod-StuckClaims']).toMatchObject({ MetricName: 'StuckClaims', Statistic: 'Sum', Period: 900 });
+    expect(alarms['dbops-prod-PublishRetryBacklog']).toMatchObject({ MetricName: 'PublishRetryBacklog' });
+    expect(alarms['dbops-prod-ReleaseStuckClaimsHeartbeat']).toMatchObject({ MetricName: 'TaskSuccess', Dimensions: [...env, { Name: 'Task', Value: 'release-stuck-claims' }], TreatMissingData: 'breaching' });
     expect(alarms['dbops-prod-DeadLetterQueueDepth']).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
 
     for (const task of TASK_NAMES) {
@@ -528,6 +534,8 @@ describe('prod: dashboard', () => {
       'MaterializedViewStaleness', 'MaterializedViewRefreshDuration',
       // Partition count and size
       'PartitionCount', 'PartitionedTableSizeBytes', 'PartitionHeadroomMonths', 'DefaultPartitionRows',
+      // Publishing queue (spec 31.2)
+      'PublishSuccessRate', 'PublishTargetSuccessRate', 'PublishQueueLagSeconds', 'PublishQueueDuePosts', 'StuckClaims', 'AbandonedPosts', 'PublishRetryBacklog',
       // AWS
       'CPUUtilization', 'FreeableMemory', 'AuroraReplicaLagMaximum', 'VolumeBytesUsed', 'FreeLocalStorage',
       'TaskFailure', 'TaskDuration',
