@@ -2,11 +2,12 @@ import type { Pool } from 'pg';
 import { loadQueryFiles } from '../../sql/query-files';
 import { CLAIM_SQL, ClaimedPost, PublishingQueue, PublishingQueueError, QueueQueryable } from '../../platform-db/publishing-queue';
 import { createTestDatabase, TestDatabase } from '../support/database';
+import { expireLease, postRow, queueRow, schedulePosts, seedPublishingAccounts, targetRows } from '../support/publishing';
 import { harness } from '../lambdas/tasks/helpers';
 
 /**
  * The publishing queue's lifecycle (080) on the real PostgreSQL: every transition, the fencing of
- * late reports, release, requeue, and the task's metrics against what the tables say.
+ * late reports, release. The requeue task and its metrics: test/lambdas/tasks/release-stuck-claims.test.ts.
  */
 describe('publishing queue', () => {
   let db: TestDatabase;
@@ -16,11 +17,7 @@ describe('publishing queue', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     pool = db.newPool({ max: 4 });
-    await db.query(`
-      INSERT INTO workspaces (name, slug) VALUES ('Queue', 'queue');
-      INSERT INTO users (email, password_hash) VALUES ('q@example.com', repeat('x', 40));
-      INSERT INTO social_accounts (workspace_id, platform, external_account_id, handle)
-      SELECT 1, p::social_platform, 'acct-' || p, '@' || p FROM unnest(ARRAY['twitter', 'linkedin', 'facebook']) p;`);
+    await seedPublishingAccounts(db);
   });
   afterAll(() => db.drop());
 
@@ -28,43 +25,13 @@ describe('publishing queue', () => {
     await db.query(`DELETE FROM posts; DELETE FROM publish_outcomes;`);
   });
 
-  /** n SCHEDULED posts due minutes ago (oldest first by index), each with `targets` pending targets. */
-  async function schedule(n: number, targets = 3, minutesAgo = 10): Promise<string[]> {
-    const rows = await db.query<{ id: string }>(
-      `WITH p AS (
-         INSERT INTO posts (workspace_id, author_id, status, content, scheduled_at)
-         SELECT 1, 1, 'SCHEDULED', 'post ' || g, now() - make_interval(mins => $2::int) + make_interval(secs => g)
-           FROM generate_series(1, $1::int) g
-         RETURNING id)
-       , t AS (INSERT INTO post_targets (post_id, social_account_id) SELECT p.id, a.id FROM p, social_accounts a WHERE a.id <= $3 RETURNING 1)
-       SELECT id FROM p ORDER BY id`,
-      [n, minutesAgo, targets],
-    );
-    return rows.map((r) => String(r.id));
-  }
-
+  const schedule = (n: number, targets?: number, minutesAgo?: number) => schedulePosts(db, n, targets, minutesAgo);
   const queue = (workerId: string, options: Partial<ConstructorParameters<typeof PublishingQueue>[1]> = {}) =>
     new PublishingQueue(pool, { workerId, leaseSeconds: 60, baseDelaySeconds: 10, maxDelaySeconds: 100, ...options });
-
-  async function post(id: string) {
-    const [row] = await db.query<{ status: string; published_at: Date | null; last_error: string | null; publish_attempts: number; claimed_by: string | null }>(
-      `SELECT status::text, published_at, last_error, publish_attempts, claimed_by FROM posts WHERE id = $1`,
-      [id],
-    );
-    return row;
-  }
-  const targets = (postId: string) =>
-    db.query<{ id: string; status: string; external_post_id: string | null; attempts: number; last_error: string | null }>(
-      `SELECT id::text, status::text, external_post_id, attempts, last_error FROM post_targets WHERE post_id = $1 ORDER BY id`,
-      [postId],
-    );
-  const queued = (postId: string) =>
-    db.query<{ due_at: Date; lease_token: string | null; leased_by: string | null; claims: number; retries: number }>(
-      `SELECT due_at, lease_token::text, leased_by, claims, retries FROM publish_queue WHERE post_id = $1`,
-      [postId],
-    );
-  /** The lease ran out: the worker hung or died. */
-  const expire = (postId: string) => db.query(`UPDATE publish_queue SET lease_until = now() - interval '1 second' WHERE post_id = $1`, [postId]);
+  const post = (id: string) => postRow(db, id);
+  const targets = (postId: string) => targetRows(db, postId);
+  const queued = (postId: string) => queueRow(db, postId);
+  const expire = (postId: string) => expireLease(db, postId);
 
   it('keeps the queue in step with posts: scheduling queues, rescheduling moves, unscheduling removes', async () => {
     const [id] = await schedule(1);
@@ -260,76 +227,6 @@ describe('publishing queue', () => {
     for (const id of ids.slice(0, 2)) expect((await queued(id))[0]).toMatchObject({ lease_token: null, leased_by: null, claims: 0 });
     expect((await queued(other.postId))[0]).toMatchObject({ leased_by: 'worker-b' });
     expect((await b.claim(5)).map((c) => c.postId)).toEqual(ids.slice(0, 2));
-  });
-
-  it('requeues only expired leases and abandons a post whose lease keeps expiring', async () => {
-    const [stuck, live, poison] = await schedule(3, 1);
-    const q = queue('w1');
-    await q.claim(3);
-    await expire(stuck);
-    await db.query(`UPDATE publish_queue SET claims = 3 WHERE post_id = $1`, [poison]);
-    await expire(poison);
-    const task = harness(db);
-    const result = await task.run({ task: 'release-stuck-claims', maxClaims: 3 });
-    expect([result.status, result.reason]).toEqual(['succeeded', undefined]);
-    expect(result.summary).toMatchObject({ requeued: 1, abandoned: 1, stuckClaims: 2 });
-    expect((await queued(stuck))[0]).toMatchObject({ lease_token: null, claims: 1 });
-    expect((await queued(live))[0].leased_by).toBe('w1');
-    expect(await post(poison)).toMatchObject({ status: 'FAILED', last_error: 'abandoned: the lease expired 3 times without a report' });
-    expect(await queued(poison)).toEqual([]);
-    // A dry run reports and changes nothing.
-    await expire(live);
-    const dry = await task.run({ task: 'release-stuck-claims', dryRun: true });
-    expect(dry.summary).toMatchObject({ requeued: 1, abandoned: 0 });
-    expect((await queued(live))[0].leased_by).toBe('w1');
-  });
-
-  it('publishes queue lag, stuck claims, retries and the success rate that the tables bear out', async () => {
-    const ids = await schedule(8, 2, 30);
-    const q = queue('w1');
-    const claimed = await q.claim(6);
-    // 3 published, 1 failed for good, 1 waiting for a retry, 1 stuck (lease expired); 2 never claimed.
-    for (const c of claimed.slice(0, 3)) for (const t of c.targets) await q.complete(t.targetId, c.leaseToken, `ext-${t.targetId}`);
-    for (const t of claimed[3].targets) await q.fail(t.targetId, claimed[3].leaseToken, 'gone', { retryable: false });
-    await q.complete(claimed[4].targets[0].targetId, claimed[4].leaseToken, 'ext');
-    await q.fail(claimed[4].targets[1].targetId, claimed[4].leaseToken, 'HTTP 429', { retryable: true });
-    await expire(claimed[5].postId);
-
-    const task = harness(db);
-    const result = await task.run({ task: 'release-stuck-claims' });
-    expect(result.status).toBe('succeeded');
-    const published = Object.fromEntries(task.sink.data.map((d) => [d.metric.name, d.value]));
-
-    // The truth, straight from posts and post_targets.
-    const [truth] = await db.query<{ published: number; failed: number; oldest: Date; targets_published: number; targets_failed: number }>(
-      `SELECT count(*) FILTER (WHERE p.status = 'PUBLISHED')::int AS published,
-              count(*) FILTER (WHERE p.status = 'FAILED')::int AS failed,
-              min(p.scheduled_at) FILTER (WHERE p.status IN ('SCHEDULED', 'PUBLISHING') AND p.id <> $2) AS oldest,
-              (SELECT count(*) FROM post_targets t JOIN posts x ON x.id = t.post_id WHERE x.status IN ('PUBLISHED', 'FAILED') AND t.status = 'published')::int AS targets_published,
-              (SELECT count(*) FROM post_targets t JOIN posts x ON x.id = t.post_id WHERE x.status IN ('PUBLISHED', 'FAILED') AND t.status = 'failed')::int AS targets_failed
-         FROM posts p WHERE p.scheduled_at > now() - interval '1 hour' AND p.id = ANY ($1::bigint[])`,
-      [ids, claimed[4].postId],
-    );
-    expect(truth).toMatchObject({ published: 3, failed: 1, targets_published: 6, targets_failed: 2 });
-    expect(published.PublishSuccessRate).toBeCloseTo((100 * truth.published) / (truth.published + truth.failed), 6);
-    expect(published.PublishTargetSuccessRate).toBeCloseTo((100 * truth.targets_published) / (truth.targets_published + truth.targets_failed), 6);
-    expect(published.StuckClaims).toBe(1);
-    expect(published.PublishRetryBacklog).toBe(1);
-    // Due and unheld after the requeue: the stuck one and the two never claimed.
-    expect(published.PublishQueueDuePosts).toBe(3);
-    const lagTruth = (Date.now() - truth.oldest.getTime()) / 1000;
-    expect(published.PublishQueueLagSeconds).toBeGreaterThan(lagTruth - 5);
-    expect(published.PublishQueueLagSeconds).toBeLessThanOrEqual(lagTruth + 1);
-    expect(published.PublishQueueLagSeconds).toBeGreaterThan(29 * 60);
-  });
-
-  it('reports no success rate when nothing finished in the window, rather than 0 or 100', async () => {
-    await schedule(2);
-    const task = harness(db);
-    await task.run({ task: 'release-stuck-claims' });
-    const names = task.sink.data.map((d) => d.metric.name);
-    expect(names).toContain('PublishQueueLagSeconds');
-    expect(names).not.toContain('PublishSuccessRate');
   });
 
   it('reports a whole batch in one call with the same rules, each post settled once, the fence included', async () => {
