@@ -199,7 +199,7 @@ const BASE: SharedSettings = {
     publishQueueLagSeconds: 300,
     // Five batches of 50 abandoned in 15 minutes: workers are crashing or hanging, not a one-off.
     stuckClaims: 250,
-    // About a minute of the spec's average rate (11.6 posts/s) stuck behind transient failures.
+    // About a minute and a half of the spec's average rate (11.6 posts/s) stuck behind transient failures.
     publishRetryBacklog: 1000,
     cpuPercent: 85,
     freeableMemoryBytes: 1 * GiB,
