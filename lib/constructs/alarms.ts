@@ -238,7 +238,7 @@ export function alarmDefinitions(props: DatabaseAlarmsProps) {
       comparison: ABOVE,
       evaluationPeriods: 2,
       treatMissingData: NOT_BREACHING,
-      description: `A materialized view was last refreshed more than ${thresholds.materializedViewStalenessSeconds} s ago`,
+      description: `An analytics relation has a change not yet applied for more than ${thresholds.materializedViewStalenessSeconds} s (or, never built, was registered that long ago)`,
     },
     PartitionHeadroom: {
       metric: catalogMetric('minPartitionHeadroom', env, { statistic: 'Minimum' }),

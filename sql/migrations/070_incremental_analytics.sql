@@ -435,8 +435,7 @@ BEGIN
       RETURNING 1),
     up AS (
       INSERT INTO %2$s AS t SELECT * FROM fresh
-      ON CONFLICT (%6$s) DO UPDATE SET (%7$s) = ROW(%8$s)
-       WHERE ROW(%9$s) IS DISTINCT FROM ROW(%8$s)
+      ON CONFLICT (%6$s) %7$s
       RETURNING 1)
     SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM up)$f$,
     r.rows_function, v_rel,
@@ -444,9 +443,13 @@ BEGIN
     CASE WHEN r.day_column IS NULL THEN '' ELSE format('AND t.%I = b.d', r.day_column) END,
     (SELECT string_agg(format('f.%1$I = t.%1$I', c), ' AND ') FROM unnest(r.unique_columns) c),
     (SELECT string_agg(format('%I', c), ', ') FROM unnest(r.unique_columns) c),
-    (SELECT string_agg(format('%I', c), ', ') FROM unnest(v_rest) c),
-    (SELECT string_agg(format('excluded.%I', c), ', ') FROM unnest(v_rest) c),
-    (SELECT string_agg(format('t.%I', c), ', ') FROM unnest(v_rest) c));
+    -- A relation that is all key has nothing to update.
+    CASE WHEN v_rest IS NULL THEN 'DO NOTHING'
+         ELSE format('DO UPDATE SET (%s) = ROW(%s) WHERE ROW(%s) IS DISTINCT FROM ROW(%2$s)',
+                     (SELECT string_agg(format('%I', c), ', ') FROM unnest(v_rest) c),
+                     (SELECT string_agg(format('excluded.%I', c), ', ') FROM unnest(v_rest) c),
+                     (SELECT string_agg(format('t.%I', c), ', ') FROM unnest(v_rest) c))
+    END);
 END;
 $$;
 

@@ -74,8 +74,11 @@ describe('optimization indexes (030, 031, 045 and every later *_indexes.sql)', (
         [indexNamesIn(file)],
       );
       if (migration.transactional) {
-        // A plain index build holds a SHARE lock on a live table for the whole build.
-        expect([file, kinds.filter((k) => k.kind === 'r').map((k) => k.name)]).toEqual([file, []]);
+        // A plain index build holds a SHARE lock on a live table for the whole build. 045 built its
+        // indexes on views WITH NO DATA; 070 turned those views into tables and rebuilt the indexes
+        // on them while still empty, so they sit on tables now without ever having locked a live one.
+        const rebuiltBy070 = file === '045_materialized_view_indexes.sql';
+        expect([file, kinds.filter((k) => k.kind === 'r' && !rebuiltBy070).map((k) => k.name)]).toEqual([file, []]);
       } else {
         const plain = statements.filter((s) => /CREATE INDEX/i.test(s) && !/CREATE INDEX CONCURRENTLY IF NOT EXISTS/i.test(s));
         expect([file, plain]).toEqual([file, []]);
@@ -106,7 +109,10 @@ describe('the index checks catch the mistakes they exist for', () => {
     await expect(db.query(`CREATE UNIQUE INDEX CONCURRENTLY planted_invalid_idx ON public.planted_pairs (a, b)`)).rejects.toThrow(/could not create unique index/);
 
     expect(await predicateProblems(db)).toEqual([{ index: 'planted_due_idx', problem: 'calls right_now(), which reads the clock or chance' }]);
-    expect(await prefixDuplicates(db)).toEqual([{ index: 'planted_prefix_idx', coveredBy: 'conversations_inbox_idx' }]);
+    expect(await prefixDuplicates(db)).toEqual([
+      { index: 'planted_prefix_idx', coveredBy: 'conversations_inbox_idx' },
+      { index: 'planted_prefix_idx', coveredBy: 'conversations_inbox_priority_idx' },
+    ]);
     expect(await unindexedForeignKeys(db)).toEqual([{ table: 'planted_children', columns: 'post_id', references: 'posts' }]);
     // Unique indexes enforce a rule, which is reason enough; the invalid one is unique.
     expect(await uncommentedIndexes(db)).toEqual(['planted_prefix_idx']);

@@ -1,7 +1,7 @@
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { loadQueryFile } from '../../sql/query-files';
 import { createTenant, insertId, pgError } from './platform-fixtures';
-import { VIEWS, directRows, onUtcDay, refreshAnalytics, rowsOf, viewRows } from './analytics-direct';
+import { VIEWS, directRows, onUtcDay, refreshAnalytics, viewRows } from './analytics-direct';
 
 /**
  * What mv_daily_post_metrics_read returned when the view had no campaign_id: a workspace's

@@ -247,15 +247,15 @@ export async function seedPlanDataset(client: ClientBase): Promise<void> {
 }
 
 /**
- * The steady state a live database reaches on its own: materialized views filled by the refresh
- * task (a plain refresh, as they are created WITH NO DATA) and autovacuum having set the
- * visibility map (which index-only scans need) and collected statistics.
+ * The steady state a live database reaches on its own: the analytics relations filled by the
+ * refresh task (a full rebuild, then drained in batches) and autovacuum having set the visibility
+ * map (which index-only scans need) and collected statistics.
  */
 export async function settlePlanDataset(client: ClientBase): Promise<void> {
-  const { rows } = await client.query<{ qualified: string }>(
-    `SELECT format('%I.%I', split_part(view_name, '.', 1), split_part(view_name, '.', 2)) AS qualified
-       FROM dbops.materialized_views ORDER BY refresh_order`,
-  );
-  for (const row of rows) await client.query(`REFRESH MATERIALIZED VIEW ${row.qualified}`);
+  const { rows } = await client.query<{ view_name: string }>(`SELECT view_name FROM dbops.analytics_relations ORDER BY view_id`);
+  for (const row of rows) {
+    await client.query(`SELECT dbops.analytics_invalidate_all($1)`, [row.view_name]);
+    while ((await client.query<{ more: boolean }>(`SELECT more FROM dbops.analytics_refresh_batch($1, 5000)`, [row.view_name])).rows[0].more);
+  }
   await client.query('VACUUM (ANALYZE)');
 }

@@ -93,10 +93,19 @@ describe('time budget on a live database', () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase();
-    // A view that takes far longer than the budget, first in refresh order.
-    await db.query(`CREATE MATERIALIZED VIEW public.mv_slow AS SELECT 1 AS id FROM pg_sleep(20) WITH NO DATA`);
+    // A relation whose batch takes far longer than the budget, first in refresh order, with a bucket logged.
+    await db.query(`CREATE TABLE public.mv_slow (id integer NOT NULL)`);
     await db.query(`CREATE UNIQUE INDEX mv_slow_key ON public.mv_slow (id)`);
+    await db.query(
+      `CREATE FUNCTION dbops.analytics_rows_slow(bigint[], date[], timestamptz) RETURNS SETOF public.mv_slow
+       LANGUAGE sql AS $$ SELECT 1 FROM pg_sleep(20) $$`,
+    );
     await db.query(`INSERT INTO dbops.materialized_views (view_name, refresh_order) VALUES ('public.mv_slow', 1)`);
+    await db.query(
+      `INSERT INTO dbops.analytics_relations (view_id, view_name, key_column, unique_columns, rows_function, buckets_function, needs_full, populated_at)
+       VALUES (99, 'public.mv_slow', 'id', '{id}', 'dbops.analytics_rows_slow', 'dbops.analytics_buckets_influencer_metrics', false, now())`,
+    );
+    await db.query(`INSERT INTO dbops.analytics_changes (view_id, key_id, day) VALUES (99, 1, '-infinity')`);
   });
   afterAll(() => db.drop());
 
@@ -104,7 +113,7 @@ describe('time budget on a live database', () => {
     const h = harness(db);
     // 16 s left in the Lambda = a 1 s budget; the refresh's statement_timeout stops it at the 5 s floor.
     const result = await h.run({ task: 'refresh-materialized-views' }, { lambdaRemainingMs: 16_000 });
-    expect(result.status).toBe('succeeded');
+    expect([result.status, result.reason, result.failures]).toEqual(['succeeded', undefined, []]);
     expect(result.failures).toEqual([]);
     expect(result.summary.refreshed).toEqual([]);
     const registry = await db.query<{ view_name: string }>(`SELECT view_name FROM dbops.materialized_views ORDER BY refresh_order`);
@@ -112,9 +121,9 @@ describe('time budget on a live database', () => {
     const [log] = await db.query<{ succeeded: boolean; error: string }>(`SELECT succeeded, error FROM dbops.mv_refresh_log WHERE view_name = 'public.mv_slow'`);
     expect(log.succeeded).toBe(false);
     expect(log.error).toMatch(/statement timeout/);
-    // Nothing half-done: the view is still unpopulated, no other view was touched.
-    const [{ ispopulated }] = await db.query<{ ispopulated: boolean }>(`SELECT ispopulated FROM pg_matviews WHERE matviewname = 'mv_slow'`);
-    expect(ispopulated).toBe(false);
+    // Nothing half-done: the batch rolled back (its bucket is still logged, no row written), no other relation was touched.
+    expect(await db.query(`SELECT key_id::int FROM dbops.analytics_changes WHERE view_id = 99`)).toEqual([{ key_id: 1 }]);
+    expect(await db.query(`SELECT 1 FROM public.mv_slow`)).toEqual([]);
     expect((await db.query(`SELECT 1 FROM dbops.mv_refresh_log WHERE view_name <> 'public.mv_slow'`)).length).toBe(0);
   });
 });
