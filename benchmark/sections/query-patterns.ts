@@ -5,9 +5,10 @@ import { LatencySummary, summarize, timed } from '../stats';
 
 /**
  * Section 1: every sql/queries pattern, executed with varied parameters on the optimized
- * database and on the baseline (same data, no 030+ migrations). Patterns that read a
- * materialized view have no view on the baseline; their baseline is the view's defining query
- * computed live (same filter, optimized database), which is what the view saves.
+ * database and on the baseline (same data, no 030+ migrations). Patterns that read an analytics
+ * relation (public.mv_* or public.analytics_*, kept incrementally since 070) have none on the
+ * baseline; their baseline is the relation's definition computed live (dbops.<name>_live, same
+ * filter, optimized database), which is what the relation saves.
  */
 export type BaselineKind = 'unoptimized-schema' | 'live-aggregate';
 
@@ -16,7 +17,7 @@ export interface PatternResult {
   description: string;
   writes: boolean;
   expectsIndexes: string[];
-  /** Materialized view the pattern reads, if any. */
+  /** Analytics relation the pattern reads, if any. */
   view: string | null;
   optimized: LatencySummary;
   baseline: LatencySummary;
@@ -47,19 +48,19 @@ export interface PatternOptions {
   onPattern?: (name: string, done: number, total: number) => void;
 }
 
-const VIEW_REF = /\bpublic\.(mv_[a-z0-9_]+)\b/g;
+const VIEW_REF = /\bpublic\.((?:mv|analytics)_[a-z0-9_]+)\b/g;
 
 export function viewOf(query: QueryFile): string | null {
   const match = [...query.sql.matchAll(VIEW_REF)];
   return match.length ? match[0][1] : null;
 }
 
-/** The pattern with every `public.mv_x` replaced by the view's defining query, as a subquery. */
+/** The pattern with every analytics relation replaced by its live definition (dbops.<name>_live), as a subquery. */
 export async function liveAggregateSql(client: Client, query: QueryFile): Promise<string> {
   let sql = query.sql;
   for (const view of new Set([...query.sql.matchAll(VIEW_REF)].map((m) => m[1]))) {
-    const { rows } = await client.query<{ def: string }>(`SELECT pg_get_viewdef(to_regclass($1), true) AS def`, [`public.${view}`]);
-    if (!rows[0]?.def) throw new Error(`view public.${view} (read by ${query.fileName}) does not exist`);
+    const { rows } = await client.query<{ def: string }>(`SELECT pg_get_viewdef(to_regclass($1), true) AS def`, [`dbops.${view}_live`]);
+    if (!rows[0]?.def) throw new Error(`dbops.${view}_live, the live definition of public.${view} (read by ${query.fileName}), does not exist`);
     sql = sql.replace(new RegExp(`\\bpublic\\.${view}\\b`, 'g'), `(${rows[0].def.trim().replace(/;$/, '')})`);
   }
   return sql;

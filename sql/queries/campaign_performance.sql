@@ -1,18 +1,18 @@
 -- name: campaign_performance
--- description: Campaign performance list: a workspace's campaigns in one status, newest start first, each with its posts, published posts and the impressions, engagements and clicks collected for its posts, plus cost per click. Metrics come from mv_daily_post_metrics, so they are as fresh as its hourly refresh; post counts are live.
+-- description: Campaign performance list: a workspace's campaigns in one status, newest start first, each with its posts, published posts and the impressions, engagements and clicks collected for its posts, plus cost per click. Metrics come from public.analytics_campaign_totals (one row per campaign, kept by the hourly incremental refresh), so they are as fresh as it; post counts are live.
 -- expects-index: campaigns_workspace_status_idx
 -- expects-index: posts_campaign_idx
--- expects-index: mv_daily_post_metrics_campaign_idx
+-- expects-index: analytics_campaign_totals_pkey
 -- param: $1 workspace_id bigint: the workspace whose campaigns are listed
 -- param: $2 status campaign_status: the list's status filter: draft, active, paused, completed or archived
 -- param: $3 row_limit integer: campaigns per page, 20 typically (1-100)
--- Metric totals are what mv_daily_post_metrics counts for the campaign: every post_metrics_daily
+-- Metric totals are what analytics_campaign_totals keeps for the campaign: every post_metrics_daily
 -- row of a target of the campaign's posts, whatever that target's status now. Only a published
 -- target has a platform post to collect metrics from, so these are the metrics of the campaign's
 -- published targets, except that a target's status changing after collection (e.g. a post taken
 -- down) no longer drops the metrics it already earned. They lag by up to the refresh interval
--- (hourly; dbops.mv_freshness says how old); summing the campaign's per-day rows replaces walking
--- every post, target and metric day live.
+-- (hourly; dbops.mv_freshness says how old); one row per campaign replaces walking every post,
+-- target and metric day live (or summing the campaign's per-day rows), whatever the campaign's size.
 SELECT c.id,
        c.name,
        c.status,
@@ -33,15 +33,8 @@ CROSS JOIN LATERAL (
     FROM public.posts p
    WHERE p.campaign_id = c.id
 ) counts
--- A campaign's rows in the view: one per UTC day and platform it has metrics or publications on,
--- read from the covering campaign index.
-LEFT JOIN LATERAL (
-  SELECT sum(d.impressions) AS impressions,
-         sum(d.engagements) AS engagements,
-         sum(d.clicks) AS clicks
-    FROM public.mv_daily_post_metrics d
-   WHERE d.campaign_id = c.id
-) perf ON true
+-- The campaign's totals: one primary-key lookup.
+LEFT JOIN public.analytics_campaign_totals perf ON perf.campaign_id = c.id
 WHERE c.workspace_id = $1::bigint
   AND c.status = $2::public.campaign_status
 ORDER BY c.start_date DESC, c.id DESC

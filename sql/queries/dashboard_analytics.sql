@@ -1,12 +1,13 @@
 -- name: dashboard_analytics
--- description: Dashboard "top posts" card: a workspace's posts published in a period, ranked by engagement, with impressions, reach and clicks summed over every account each post went to and every day measured.
--- expects-index: posts_workspace_published_idx
--- expects-index: post_targets_post_status_idx
--- expects-index: post_metrics_daily_target_totals_idx
+-- description: Dashboard "top posts" card: a workspace's posts published in a period, ranked by engagement, with impressions, reach and clicks summed over every account each post went to and every day measured. Reads the per-post totals public.analytics_post_engagement keeps (as fresh as the hourly refresh; dbops.mv_freshness says how old): the best N of each UTC publishing day of the period along the top index, merged, so the read costs days x N index entries however many posts the period holds.
+-- expects-index: analytics_post_engagement_top_idx
 -- param: $1 workspace_id bigint: the workspace whose dashboard is open
 -- param: $2 period_start timestamptz: first instant of the period (inclusive), typically now() - 7 or 30 days
 -- param: $3 period_end timestamptz: end of the period (exclusive), typically now()
 -- param: $4 row_limit integer: posts shown on the card, 10 typically (1-100)
+-- Each post has one publishing day, so the period's top N is among the union of its days' top N
+-- (exact). On the first and last day the period may start or end mid-day: the scan of those days
+-- skips the posts outside it and goes on down the ranking.
 SELECT p.id,
        p.title,
        p.published_at,
@@ -17,32 +18,19 @@ SELECT p.id,
        top.clicks,
        top.engagements
 FROM (
-  -- Rank on ids and sums alone; title and flags are read for the page's few posts only.
-  SELECT pt.post_id AS id,
-         count(*) AS targets,
-         coalesce(sum(t.impressions), 0)::bigint AS impressions,
-         coalesce(sum(t.reach), 0)::bigint AS reach,
-         coalesce(sum(t.clicks), 0)::bigint AS clicks,
-         coalesce(sum(t.engagements), 0)::bigint AS engagements
-    FROM public.posts p
-    JOIN public.post_targets pt ON pt.post_id = p.id
-    -- One total per target (its metric days summed), so a target counts once in targets; only
-    -- a published target has a platform post to collect metrics from.
-    LEFT JOIN LATERAL (
-      SELECT sum(m.impressions) AS impressions,
-             sum(m.reach) AS reach,
-             sum(m.clicks) AS clicks,
-             sum(m.likes + m.comments + m.shares + m.saves) AS engagements
-        FROM public.post_metrics_daily m
-       WHERE m.post_target_id = pt.id
-         AND pt.status = 'published'
-    ) t ON true
-   WHERE p.workspace_id = $1::bigint
-     AND p.status = 'PUBLISHED'
-     AND p.published_at >= $2::timestamptz
-     AND p.published_at < $3::timestamptz
-   GROUP BY pt.post_id
-   ORDER BY engagements DESC, pt.post_id DESC
+  SELECT best.id, best.targets, best.impressions, best.reach, best.clicks, best.engagements
+    FROM generate_series(0, (($3::timestamptz AT TIME ZONE 'UTC')::date - ($2::timestamptz AT TIME ZONE 'UTC')::date)) AS d(n)
+   CROSS JOIN LATERAL (
+     SELECT e.post_id AS id, e.targets, e.impressions, e.reach, e.clicks, e.engagements
+       FROM public.analytics_post_engagement e
+      WHERE e.workspace_id = $1::bigint
+        AND e.day = ($2::timestamptz AT TIME ZONE 'UTC')::date + d.n
+        AND e.published_at >= $2::timestamptz
+        AND e.published_at < $3::timestamptz
+      ORDER BY e.engagements DESC, e.post_id DESC
+      LIMIT $4::integer
+   ) best
+   ORDER BY best.engagements DESC, best.id DESC
    LIMIT $4::integer
 ) top
 JOIN public.posts p ON p.id = top.id

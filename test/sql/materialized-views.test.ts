@@ -51,6 +51,49 @@ const DIRECT_CAMPAIGN = `
    WHERE c.workspace_id = $1 AND c.status = 'active'
    ORDER BY c.start_date DESC NULLS FIRST, c.id DESC`;
 
+/** The top-posts card as it was before 070: a live sum over every post of the period, every target, every metric day. */
+const DIRECT_TOP_POSTS = `
+SELECT p.id,
+       p.title,
+       p.published_at,
+       p.ai_generated,
+       top.targets,
+       top.impressions,
+       top.reach,
+       top.clicks,
+       top.engagements
+FROM (
+  -- Rank on ids and sums alone; title and flags are read for the page's few posts only.
+  SELECT pt.post_id AS id,
+         count(*) AS targets,
+         coalesce(sum(t.impressions), 0)::bigint AS impressions,
+         coalesce(sum(t.reach), 0)::bigint AS reach,
+         coalesce(sum(t.clicks), 0)::bigint AS clicks,
+         coalesce(sum(t.engagements), 0)::bigint AS engagements
+    FROM public.posts p
+    JOIN public.post_targets pt ON pt.post_id = p.id
+    -- One total per target (its metric days summed), so a target counts once in targets; only
+    -- a published target has a platform post to collect metrics from.
+    LEFT JOIN LATERAL (
+      SELECT sum(m.impressions) AS impressions,
+             sum(m.reach) AS reach,
+             sum(m.clicks) AS clicks,
+             sum(m.likes + m.comments + m.shares + m.saves) AS engagements
+        FROM public.post_metrics_daily m
+       WHERE m.post_target_id = pt.id
+         AND pt.status = 'published'
+    ) t ON true
+   WHERE p.workspace_id = $1::bigint
+     AND p.status = 'PUBLISHED'
+     AND p.published_at >= $2::timestamptz
+     AND p.published_at < $3::timestamptz
+   GROUP BY pt.post_id
+   ORDER BY engagements DESC, pt.post_id DESC
+   LIMIT $4::integer
+) top
+JOIN public.posts p ON p.id = top.id
+ORDER BY top.engagements DESC, top.id DESC`;
+
 /** Rows with every value as text, so numeric and bigint sums of the same number compare equal. */
 async function textRows(db: TestDatabase, sql: string, values: unknown[]): Promise<string[][]> {
   const result = await db.pool().query({ text: sql, values, rowMode: 'array' });
@@ -264,6 +307,25 @@ describe('analytics relations (040, kept incrementally since 070)', () => {
     }
     // Metrics were compared, not only zeros.
     expect(withClicks).toBeGreaterThan(1);
+  });
+
+  it('serve dashboard_analytics the same top posts as a live sum over the period, mid-day boundaries included', async () => {
+    const top = loadQueryFile('dashboard_analytics');
+    const workspaces = await db.query<{ id: string }>(`SELECT DISTINCT workspace_id AS id FROM posts WHERE status = 'PUBLISHED' ORDER BY 1`);
+    let compared = 0;
+    for (const { id } of workspaces) {
+      for (const [start, end, limit] of [
+        ['2026-09-01T00:00:00Z', '2026-12-01T00:00:00Z', 10],
+        ['2026-10-03T13:37:00Z', '2026-10-09T05:00:00Z', 3],
+        ['2026-10-05T00:00:00Z', '2026-10-06T00:00:00Z', 100],
+        ['2026-10-07T22:10:00Z', '2026-10-08T01:30:00Z', 1],
+      ] as const) {
+        const rows = await textRows(db, top.sql, [id, start, end, limit]);
+        compared += rows.length;
+        expect(rows).toEqual(await textRows(db, DIRECT_TOP_POSTS, [id, start, end, limit]));
+      }
+    }
+    expect(compared).toBeGreaterThan(10);
   });
 
   it('pick up changes on an incremental refresh, recomputing only the buckets they touched', async () => {
