@@ -316,9 +316,12 @@ describe('analytics relations (040, kept incrementally since 070)', () => {
     for (const { id } of workspaces) {
       for (const [start, end, limit] of [
         ['2026-09-01T00:00:00Z', '2026-12-01T00:00:00Z', 10],
-        ['2026-10-03T13:37:00Z', '2026-10-09T05:00:00Z', 3],
-        ['2026-10-05T00:00:00Z', '2026-10-06T00:00:00Z', 100],
-        ['2026-10-07T22:10:00Z', '2026-10-08T01:30:00Z', 1],
+        ['2026-10-01T00:00:00Z', '2026-10-20T00:00:00Z', 3],
+        // Starting and ending mid-day, between posts of the same day (they publish 23:39-05:39 UTC).
+        ['2026-10-04T03:00:00Z', '2026-10-08T02:00:00Z', 100],
+        ['2026-10-08T00:00:00Z', '2026-10-09T00:00:00Z', 100],
+        ['2026-10-08T02:00:00Z', '2026-10-12T03:00:00Z', 1],
+        ['2026-10-08T02:00:00Z', '2026-10-12T03:00:00Z', 5],
       ] as const) {
         const rows = await textRows(db, top.sql, [id, start, end, limit]);
         compared += rows.length;
