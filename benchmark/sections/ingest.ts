@@ -15,7 +15,15 @@ export interface IngestTarget {
   /** Schema-qualified partitioned table with listening_mentions' columns. */
   table: string;
   indexes: number;
+  /**
+   * Run with the analytics change capture (071's statement trigger on INSERT) disabled, so
+   * rows/s(capture on) / rows/s(capture off) is the cost of capture on the hot path.
+   */
+  captureOff?: boolean;
 }
+
+/** The statement-level trigger that logs the (workspace, day) buckets a mention insert touches. */
+export const MENTION_CAPTURE_TRIGGER = 'listening_mentions_analytics_insert';
 
 export interface IngestResult {
   label: string;
@@ -80,6 +88,7 @@ function batch(rng: Rng, shape: Shape, runId: string, first: number, size: numbe
 export async function runIngest(target: IngestTarget, options: { rows: number; batchRows: number; seed: number; anchor: Date }): Promise<IngestResult> {
   const client = new Client({ connectionString: target.url, application_name: 'dbops:bench-ingest' });
   await client.connect();
+  if (target.captureOff) await client.query(`ALTER TABLE ${target.table} DISABLE TRIGGER ${MENTION_CAPTURE_TRIGGER}`);
   try {
     const shape = await shapeOf(client);
     const rng = new Rng(options.seed);
@@ -110,6 +119,7 @@ export async function runIngest(target: IngestTarget, options: { rows: number; b
       batchLatency: summarize(latencies),
     };
   } finally {
+    if (target.captureOff) await client.query(`ALTER TABLE ${target.table} ENABLE TRIGGER ${MENTION_CAPTURE_TRIGGER}`).catch(() => undefined);
     await client.end();
   }
 }

@@ -149,34 +149,52 @@ COMMENT ON TABLE dbops.analytics_relations IS
 CREATE FUNCTION dbops.analytics_rows_daily_post_metrics(p_keys bigint[], p_days date[], p_now timestamptz)
 RETURNS SETOF public.mv_daily_post_metrics LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   WITH b AS (SELECT DISTINCT k AS workspace_id, d AS day FROM unnest(p_keys, p_days) AS u(k, d)),
-  -- One scan of each touched day (post_targets has no workspace column), then the buckets.
+  -- One index scan of each touched day (post_targets has no workspace column), then the buckets.
+  -- LATERAL ... OFFSET 0 (a fence against flattening) keeps that plan: the planner cannot see
+  -- how many buckets the arrays hold and would rather scan posts whole.
   days AS (SELECT DISTINCT day FROM b),
-  published AS (
-    SELECT p.workspace_id, days.day, sa.platform, coalesce(p.campaign_id, 0) AS campaign_id,
-           count(DISTINCT pt.post_id) AS posts_published,
-           count(DISTINCT pt.post_id) FILTER (WHERE p.ai_generated) AS ai_generated_posts
+  -- The touched days' published targets and metric rows with their post's workspace and
+  -- campaign, fenced (OFFSET 0) so the bucket filter comes after, not as a join that multiplies.
+  day_targets AS (
+    SELECT p.workspace_id, days.day, pt.post_id, pt.social_account_id, p.campaign_id, p.ai_generated
       FROM days
-      JOIN public.post_targets pt
-        ON pt.status = 'published'
-       AND pt.published_at >= days.day::timestamp AT TIME ZONE 'UTC'
-       AND pt.published_at < (days.day + 1)::timestamp AT TIME ZONE 'UTC'
+     CROSS JOIN LATERAL (
+       SELECT x.post_id, x.social_account_id FROM public.post_targets x
+        WHERE x.status = 'published'
+          AND x.published_at >= days.day::timestamp AT TIME ZONE 'UTC'
+          AND x.published_at < (days.day + 1)::timestamp AT TIME ZONE 'UTC'
+       OFFSET 0
+     ) pt
       JOIN public.posts p ON p.id = pt.post_id
-      JOIN public.social_accounts sa ON sa.id = pt.social_account_id
-     WHERE (p.workspace_id, days.day) IN (SELECT workspace_id, day FROM b)
+    OFFSET 0
+  ),
+  day_metrics AS (
+    SELECT p.workspace_id, m.metric_date AS day, pt.post_id, pt.social_account_id, p.campaign_id,
+           m.impressions, m.reach, m.likes, m.comments, m.shares, m.saves, m.clicks
+      FROM days
+     CROSS JOIN LATERAL (SELECT x.* FROM public.post_metrics_daily x WHERE x.metric_date = days.day OFFSET 0) m
+      JOIN public.post_targets pt ON pt.id = m.post_target_id
+      JOIN public.posts p ON p.id = pt.post_id
+    OFFSET 0
+  ),
+  published AS (
+    SELECT t.workspace_id, t.day, sa.platform, coalesce(t.campaign_id, 0) AS campaign_id,
+           count(DISTINCT t.post_id) AS posts_published,
+           count(DISTINCT t.post_id) FILTER (WHERE t.ai_generated) AS ai_generated_posts
+      FROM day_targets t
+      JOIN public.social_accounts sa ON sa.id = t.social_account_id
+     WHERE (t.workspace_id, t.day) IN (SELECT workspace_id, day FROM b)
      GROUP BY 1, 2, 3, 4
   ),
   performance AS (
-    SELECT p.workspace_id, m.metric_date AS day, sa.platform, coalesce(p.campaign_id, 0) AS campaign_id,
-           count(DISTINCT pt.post_id) AS posts_with_metrics,
+    SELECT m.workspace_id, m.day, sa.platform, coalesce(m.campaign_id, 0) AS campaign_id,
+           count(DISTINCT m.post_id) AS posts_with_metrics,
            sum(m.impressions)::bigint AS impressions, sum(m.reach)::bigint AS reach, sum(m.likes)::bigint AS likes,
            sum(m.comments)::bigint AS comments, sum(m.shares)::bigint AS shares, sum(m.saves)::bigint AS saves,
            sum(m.clicks)::bigint AS clicks
-      FROM days
-      JOIN public.post_metrics_daily m ON m.metric_date = days.day
-      JOIN public.post_targets pt ON pt.id = m.post_target_id
-      JOIN public.posts p ON p.id = pt.post_id
-      JOIN public.social_accounts sa ON sa.id = pt.social_account_id
-     WHERE (p.workspace_id, m.metric_date) IN (SELECT workspace_id, day FROM b)
+      FROM day_metrics m
+      JOIN public.social_accounts sa ON sa.id = m.social_account_id
+     WHERE (m.workspace_id, m.day) IN (SELECT workspace_id, day FROM b)
      GROUP BY 1, 2, 3, 4
   )
   SELECT coalesce(pub.workspace_id, perf.workspace_id), coalesce(pub.day, perf.day), coalesce(pub.platform, perf.platform),
@@ -202,13 +220,19 @@ RETURNS SETOF public.mv_daily_workspace_activity LANGUAGE sql STABLE SET search_
   ),
   events AS (
     SELECT b.workspace_id, b.day, 'created'::text AS event, p.status, p.ai_generated, p.author_id
-      FROM b JOIN public.posts p ON p.workspace_id = b.workspace_id AND p.created_at >= b.day_start AND p.created_at < b.day_end
+      FROM b CROSS JOIN LATERAL (
+        SELECT x.status, x.ai_generated, x.author_id FROM public.posts x
+         WHERE x.workspace_id = b.workspace_id AND x.created_at >= b.day_start AND x.created_at < b.day_end OFFSET 0) p
     UNION ALL
     SELECT b.workspace_id, b.day, 'scheduled', p.status, p.ai_generated, p.author_id
-      FROM b JOIN public.posts p ON p.workspace_id = b.workspace_id AND p.scheduled_at >= b.day_start AND p.scheduled_at < b.day_end
+      FROM b CROSS JOIN LATERAL (
+        SELECT x.status, x.ai_generated, x.author_id FROM public.posts x
+         WHERE x.workspace_id = b.workspace_id AND x.scheduled_at >= b.day_start AND x.scheduled_at < b.day_end OFFSET 0) p
     UNION ALL
     SELECT b.workspace_id, b.day, 'published', p.status, p.ai_generated, p.author_id
-      FROM b JOIN public.posts p ON p.workspace_id = b.workspace_id AND p.published_at >= b.day_start AND p.published_at < b.day_end
+      FROM b CROSS JOIN LATERAL (
+        SELECT x.status, x.ai_generated, x.author_id FROM public.posts x
+         WHERE x.workspace_id = b.workspace_id AND x.published_at >= b.day_start AND x.published_at < b.day_end OFFSET 0) p
   )
   SELECT workspace_id, day,
          count(*) FILTER (WHERE event = 'created'),
@@ -254,7 +278,9 @@ RETURNS SETOF public.mv_conversation_metrics LANGUAGE sql STABLE SET search_path
          count(*) FILTER (WHERE c.first_response_due_at < coalesce(c.first_response_at, p_now)),
          count(*) FILTER (WHERE c.resolution_due_at < coalesce(c.resolved_at, p_now))
     FROM b
-    JOIN public.conversations c ON c.workspace_id = b.workspace_id AND c.created_at >= b.day_start AND c.created_at < b.day_end
+   CROSS JOIN LATERAL (
+     SELECT x.* FROM public.conversations x
+      WHERE x.workspace_id = b.workspace_id AND x.created_at >= b.day_start AND x.created_at < b.day_end OFFSET 0) c
     JOIN public.social_accounts sa ON sa.id = c.social_account_id
    GROUP BY 1, 2, 3, 4
 $$;
@@ -278,7 +304,9 @@ RETURNS SETOF public.mv_listening_sentiment_trends LANGUAGE sql STABLE SET searc
          sum(m.author_reach)::bigint,
          sum(m.engagement)::bigint
     FROM b
-    JOIN public.listening_mentions m ON m.workspace_id = b.workspace_id AND m.published_at >= b.day_start AND m.published_at < b.day_end
+   CROSS JOIN LATERAL (
+     SELECT x.* FROM public.listening_mentions x
+      WHERE x.workspace_id = b.workspace_id AND x.published_at >= b.day_start AND x.published_at < b.day_end OFFSET 0) m
    GROUP BY 1, 2, 3
 $$;
 

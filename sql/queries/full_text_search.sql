@@ -4,19 +4,34 @@
 -- param: $1 workspace_id bigint: the workspace whose posts are searched
 -- param: $2 search text: what the user typed, e.g. summer sale or "product launch" -webinar (websearch_to_tsquery syntax, English stemming)
 -- param: $3 row_limit integer: results per page, 20 typically (1-100)
+-- The newest 200 matches without reading all of them: the GIN index finds matches but not in
+-- time order, so a word of middling frequency made the query fetch every match of all history
+-- to keep the newest 200. First the shortest recent window (7, 30, 90, 365 days) holding 200
+-- matches is found (each probe stops at 200), then only that window's matches are ordered; all
+-- time only when the last year holds fewer than 200. Exact whichever window is picked.
 SELECT m.id,
        m.title,
        m.status,
        m.created_at,
        ts_rank_cd(m.search_vector, q.query) AS rank
 FROM websearch_to_tsquery('english', $2::text) AS q(query)
--- The newest 200 matches: for a common word the planner walks posts_workspace_created_idx
--- newest first and stops at the 200th match; for a rare one the GIN finds the few matches.
+CROSS JOIN LATERAL (
+  SELECT coalesce((
+    SELECT w.since
+      FROM unnest(ARRAY[7, 30, 90, 365]) AS d(days)
+     CROSS JOIN LATERAL (SELECT now() - d.days * interval '1 day' AS since) w
+     WHERE (SELECT count(*) FROM (
+              SELECT 1 FROM public.posts x
+               WHERE x.workspace_id = $1::bigint AND x.search_vector @@ q.query AND x.created_at >= w.since
+               LIMIT 200) probe) >= 200
+     LIMIT 1), '-infinity'::timestamptz) AS since
+) AS win
 CROSS JOIN LATERAL (
   SELECT p.id, p.title, p.status, p.created_at, p.search_vector
     FROM public.posts p
    WHERE p.workspace_id = $1::bigint
      AND p.search_vector @@ q.query
+     AND p.created_at >= win.since
    ORDER BY p.created_at DESC, p.id DESC
    LIMIT 200
 ) m
