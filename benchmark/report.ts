@@ -313,6 +313,36 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
     out.push('');
   }
 
+  if (result.growth) {
+    const g = result.growth;
+    const h = g.hour;
+    out.push('## 7. History growth');
+    out.push('');
+    out.push(
+      `The same hour of writes on top of ${g.multipliers.join('x, ')}x of the ${g.scale} history (each size generated from its own seed, ` +
+        `same volume per month over k times the months): ${n(h.posts, 0)} posts with ${h.targetsPerPost} targets each, ${n(h.metricRows, 0)} metric rows of recent posts, ` +
+        `${n(h.mentions, 0)} mentions, ${n(h.conversations, 0)} conversations, ${n(h.responses, 0)} first responses, ${n(h.resolutions, 0)} resolutions, ` +
+        'in statements of at most 1,000 rows. Then the hourly task (incremental), every pattern, and a full rebuild (full=true) of the same data.',
+    );
+    out.push('');
+    out.push(
+      table(
+        ['History', 'Posts', 'Mentions', 'Months', 'Hourly refresh ms', 'Buckets', 'Rows changed', 'Full rebuild ms'],
+        g.sizes.map((z) => [`${z.multiplier}x`, n(z.posts, 0), n(z.mentions, 0), z.months, n(z.refresh.ms, 0), n(z.refresh.buckets, 0), n(z.refresh.rowsChanged, 0), n(z.fullRebuild.ms, 0)]),
+      ),
+    );
+    out.push('');
+    out.push(`Ratio ${g.sizes[g.sizes.length - 1].multiplier}x / 1x: hourly refresh ${n(g.ratios.refresh, 2)} (goal <= 1.3), full rebuild ${n(g.ratios.fullRebuild, 2)}.`);
+    out.push('');
+    out.push(
+      table(
+        ['Pattern', ...g.sizes.map((z) => `p95 ms ${z.multiplier}x`), 'Ratio'],
+        g.sizes[0].patterns.map((p) => [p.name, ...g.sizes.map((z) => ms(z.patterns.find((q) => q.name === p.name)?.p95Ms ?? Number.NaN)), n(g.ratios.patterns[p.name], 2)]),
+      ),
+    );
+    out.push('');
+  }
+
   const slow = result.queries.filter((q) => !result.targets.find((t) => t.item === q.name)?.meetsGoal);
   if (slow.length) {
     out.push('## Plans of patterns that miss the goal');

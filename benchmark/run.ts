@@ -14,6 +14,7 @@ import { RefreshUnderReadResult, TaskRunResult, largestBtreeIndex, maintenancePl
 import { PatternResult, measurePatterns, ratio } from './sections/query-patterns';
 import { PgBossResult, pgBossDrain } from './sections/pg-boss-drain';
 import { FaultResult, LEGACY_CLAIM_SQL, QueueResult, insertBurst, legacyComplete, lifecycleUnderFaults, lifecycleWorker, patternClaim, runQueue } from './sections/publishing-queue';
+import { GrowthResult, runHistoryGrowth } from './sections/history-growth';
 import { BenchServer, ServerFacts, openBenchServer, serverFacts, urlFor, withClient } from './server';
 import { LatencySummary, summarize, timed } from './stats';
 import { TARGETS, TargetCheck, check } from './targets';
@@ -57,10 +58,11 @@ export interface BenchResult {
   } | null;
   maintenance: { tasks: TaskRunResult[]; refreshUnderRead: RefreshUnderReadResult | null } | null;
   bundles: BundlesResult | null;
+  growth: GrowthResult | null;
   targets: TargetCheck[];
 }
 
-export type Section = 'queries' | 'ingest' | 'queue' | 'maintenance' | 'bundles';
+export type Section = 'queries' | 'ingest' | 'queue' | 'maintenance' | 'bundles' | 'growth';
 
 export interface RunOptions {
   spec: ScaleSpec;
@@ -81,6 +83,11 @@ export interface RunOptions {
   /** Keep the benchmark databases afterwards (an external server). */
   keepDatabases?: boolean;
   queries?: QueryFile[];
+  /**
+   * History growth (section 7): the scale whose history is multiplied (default: spec) and the
+   * multipliers (default 1, 2, 4). Each size is its own database on the server.
+   */
+  growth?: { spec?: ScaleSpec; multipliers?: number[] };
 }
 
 const PK_POINT_SQL = `SELECT id, workspace_id, status, scheduled_at FROM public.posts WHERE id = $1`;
@@ -289,6 +296,25 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
       step.done();
     }
 
+    // --- 7. history growth ------------------------------------------------------------------------
+    let growth: GrowthResult | null = null;
+    if (!skip.has('growth')) {
+      const growthSpec = options.growth?.spec ?? spec;
+      const multipliers = options.growth?.multipliers ?? [1, 2, 4];
+      const step = progress.step(`history growth (${growthSpec.name} x ${multipliers.join(', ')})`, 1);
+      growth = await runHistoryGrowth({
+        adminUrl: server.adminUrl,
+        spec: growthSpec,
+        multipliers,
+        seed: options.seed,
+        anchor,
+        queries,
+        progress,
+        skipForeignKeyChecks: options.skipForeignKeyChecks,
+      });
+      step.done();
+    }
+
     const facts = await serverFacts(optimizedUrl);
     const finished = new Date();
     const result: BenchResult = {
@@ -328,6 +354,7 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
       queue,
       maintenance,
       bundles,
+      growth,
       targets: [],
     };
     result.targets = targetChecks(result);
@@ -355,6 +382,14 @@ export function targetChecks(result: BenchResult): TargetCheck[] {
   if (claim) checks.push(check(TARGETS.claimP95, 'scheduled_post_claim, batch 50, rolled back', claim.optimized.p95Ms));
   const all = result.ingest.results[0];
   if (all) checks.push(check(TARGETS.mentionIngest, `${all.batchRows}-row batches, 1 writer`, all.rowsPerSecond));
+  if (result.growth) {
+    const g = result.growth;
+    const last = g.sizes[g.sizes.length - 1];
+    for (const size of g.sizes) checks.push(check(TARGETS.growthHourlyRefresh, `${g.scale} history ${size.multiplier}x`, size.refresh.ms));
+    checks.push(check(TARGETS.growthRefreshRatio, `${g.scale} ${last.multiplier}x / 1x`, g.ratios.refresh));
+    for (const p of last.patterns) checks.push(check(TARGETS.queryP95, `${p.name} at ${g.scale} ${last.multiplier}x history`, p.p95Ms));
+    for (const [name, r] of Object.entries(g.ratios.patterns)) checks.push(check(TARGETS.growthPatternRatio, `${name} ${last.multiplier}x / 1x`, r));
+  }
   if (result.ingest.captureRatio !== null) checks.push(check(TARGETS.captureIngestRatio, 'capture on / capture off, rows/s', result.ingest.captureRatio));
   return checks;
 }

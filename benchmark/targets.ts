@@ -64,6 +64,34 @@ export const TARGETS = {
     goal: 0.85,
     goalText: '>= 0.85',
   },
+  // Issue 11: analytics whose cost follows new data, not history.
+  growthHourlyRefresh: {
+    area: 'Hourly analytics refresh of one spec-rate hour',
+    unit: 'ms',
+    direction: 'max',
+    spec: 15 * 60_000,
+    specText: '< 15 min (Lambda)',
+    goal: 5_000,
+    goalText: '<= 5 s',
+  },
+  growthRefreshRatio: {
+    area: 'Hourly refresh, largest history / 1x',
+    unit: 'x',
+    direction: 'max',
+    spec: 1.3,
+    specText: '<= 1.3',
+    goal: 1.3,
+    goalText: '<= 1.3',
+  },
+  growthPatternRatio: {
+    area: 'Pattern p95, largest history / 1x',
+    unit: 'x',
+    direction: 'max',
+    spec: 1.5,
+    specText: '<= 1.5',
+    goal: 1.5,
+    goalText: '<= 1.5',
+  },
 } as const satisfies Record<string, Target>;
 
 export interface TargetCheck {

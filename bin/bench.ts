@@ -6,11 +6,19 @@ import { writeResults } from '../benchmark/report';
 import { Section, defaultRepoRoot, runBenchmark } from '../benchmark/run';
 import { SCALE_NAMES, scaleSpec } from '../benchmark/scale';
 
-const SECTIONS: Section[] = ['queries', 'ingest', 'queue', 'maintenance', 'bundles'];
+const SECTIONS: Section[] = ['queries', 'ingest', 'queue', 'maintenance', 'bundles', 'growth'];
 
 function seedOf(value: string): number {
   if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError(`--seed must be a whole number below 1e9, got "${value}"`);
   return Number(value);
+}
+
+function multipliersOf(value: string): number[] {
+  const list = value.split(',').map((s) => s.trim());
+  if (!list.length || list.some((s) => !/^[1-9]\d?$/.test(s)) || Number(list[0]) !== 1) {
+    throw new InvalidArgumentError(`--growth-multipliers must be whole numbers 1-99 starting with 1, e.g. 1,2,4; got "${value}"`);
+  }
+  return list.map(Number);
 }
 
 function sectionsOf(value: string): Section[] {
@@ -33,7 +41,12 @@ const program = new Command()
   .option('--out <dir>', 'results folder', 'bench-results')
   .option('--with-fk-checks', 'load with foreign-key triggers on (slower; default skips them as superuser)')
   .option('--keep-databases', 'leave the bench_* databases on an external server')
-  .action(async (options: { scale: string; databaseUrl?: string; seed: number; skip: Section[]; out: string; withFkChecks?: boolean; keepDatabases?: boolean }) => {
+  .addOption(new Option('--growth-scale <scale>', 'history-growth section: the scale whose history is multiplied (default: --scale)').choices([...SCALE_NAMES]))
+  .option('--growth-multipliers <list>', 'history-growth section: history sizes, e.g. 1,2,4', multipliersOf, [1, 2, 4])
+  .action(async (options: {
+    scale: string; databaseUrl?: string; seed: number; skip: Section[]; out: string; withFkChecks?: boolean; keepDatabases?: boolean;
+    growthScale?: string; growthMultipliers: number[];
+  }) => {
     const spec = scaleSpec(options.scale);
     const progress = consoleProgress();
     const started = Date.now();
@@ -46,6 +59,7 @@ const program = new Command()
       progress,
       skipForeignKeyChecks: !options.withFkChecks,
       keepDatabases: options.keepDatabases,
+      growth: { spec: scaleSpec(options.growthScale ?? options.scale), multipliers: options.growthMultipliers },
     });
     progress.stop();
     const files = writeResults(result, path.resolve(options.out));

@@ -27,6 +27,7 @@ export const MENTION_CAPTURE_TRIGGER = 'listening_mentions_analytics_insert';
 
 export interface IngestResult {
   label: string;
+  captureOff: boolean;
   table: string;
   indexes: number;
   rows: number;
@@ -110,6 +111,7 @@ export async function runIngest(target: IngestTarget, options: { rows: number; b
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     return {
       label: target.label,
+      captureOff: Boolean(target.captureOff),
       table: target.table,
       indexes: target.indexes,
       rows,

@@ -1,0 +1,58 @@
+import { loadQueryFiles } from '../../sql/query-files';
+import { scaleSpec } from '../../benchmark/scale';
+import { GrowthResult, historySpec, hourAt, runHistoryGrowth } from '../../benchmark/sections/history-growth';
+import { createEmptyDatabase } from '../support/database';
+
+/**
+ * The history-growth section at tiny scale, 1x and 2x: it builds each history, applies the hour,
+ * runs the incremental refresh, every pattern and a full rebuild. No timings are asserted.
+ */
+jest.setTimeout(300_000);
+
+describe('history growth section (tiny, 1x and 2x)', () => {
+  const spec = scaleSpec('tiny');
+  const queries = loadQueryFiles();
+  let result: GrowthResult;
+
+  beforeAll(async () => {
+    result = await runHistoryGrowth({
+      adminUrl: process.env.DBOPS_TEST_ADMIN_URL as string,
+      spec,
+      multipliers: [1, 2],
+      seed: 11,
+      anchor: new Date('2026-12-01T09:00:00Z'),
+      queries,
+      makeDatabase: async () => {
+        const db = await createEmptyDatabase();
+        return { url: db.url, drop: () => db.drop() };
+      },
+    });
+  });
+
+  it('multiplies the months and the rows of history, not the rate', () => {
+    expect(historySpec(spec, 4)).toMatchObject({ posts: spec.posts * 4, listeningMentions: spec.listeningMentions * 4, months: spec.months * 4, workspaces: spec.workspaces });
+    expect(result.sizes.map((s) => [s.multiplier, s.posts, s.months])).toEqual([
+      [1, spec.posts, spec.months],
+      [2, spec.posts * 2, spec.months * 2],
+    ]);
+    expect(hourAt(scaleSpec('medium'))).toMatchObject({ posts: 41_700, mentions: 100_000 });
+  });
+
+  it('recomputes the buckets the hour touched, and a full rebuild afterwards finds nothing left to change', () => {
+    for (const size of result.sizes) {
+      expect([size.multiplier, size.refresh.status, size.fullRebuild.status]).toEqual([size.multiplier, 'succeeded', 'succeeded']);
+      expect(size.refresh.buckets).toBeGreaterThan(0);
+      expect(size.refresh.rowsChanged).toBeGreaterThan(0);
+      // Every bucket of history versus only the touched ones.
+      expect(size.fullRebuild.buckets).toBeGreaterThan(size.refresh.buckets);
+      // The incremental refresh left every relation exactly as a full recompute makes it.
+      expect(size.fullRebuild.rowsChanged).toBe(0);
+    }
+  });
+
+  it('measures every pattern at every size and reports the ratios', () => {
+    for (const size of result.sizes) expect(size.patterns.map((p) => p.name).sort()).toEqual(queries.map((q) => q.name).sort());
+    expect(Object.keys(result.ratios.patterns).sort()).toEqual(queries.map((q) => q.name).sort());
+    expect(result.ratios.refresh).toBeGreaterThan(0);
+  });
+});
