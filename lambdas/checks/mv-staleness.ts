@@ -1,7 +1,12 @@
 import type { HealthCheck, HealthDatum } from './health';
 import type { Queryable } from './queryable';
 
-/** Freshness comes from dbops.mv_refresh_log (Postgres itself keeps no refresh time), via dbops.mv_freshness. */
+/**
+ * Freshness of the analytics relations, from dbops.mv_freshness: since 070 the age of the oldest
+ * change not yet applied (the invalidation log, or an SLA deadline passed since the last clock);
+ * before a relation is first built, the age of its last refresh (dbops.mv_refresh_log) or of its
+ * registration.
+ */
 export const MV_STALENESS_SQL = `
   SELECT view_name, populated, last_refreshed_at, staleness_seconds::float8 AS staleness_seconds, age_seconds::float8 AS age_seconds
     FROM dbops.mv_freshness
@@ -13,7 +18,7 @@ export interface ViewStaleness {
   lastRefreshedAt: Date | null;
   /** null when the view was never refreshed successfully. */
   stalenessSeconds: number | null;
-  /** Since the last successful refresh, or since registration when there was none: what is published. */
+  /** stalenessSeconds, or since registration when never refreshed: what is published. */
   ageSeconds: number;
 }
 
