@@ -387,6 +387,34 @@ describe('incremental analytics: capture', () => {
     expect(await mismatches(db, T0 + 2 * HOUR)).toEqual([]);
   });
 
+  it('captures writes of a role that may change platform rows but has no right on dbops (capture runs as its definer)', async () => {
+    const role = `analytics_app_${process.pid}`;
+    await db.query(`CREATE ROLE ${role} NOLOGIN`);
+    try {
+      await db.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+      await db.query(`GRANT SELECT, INSERT ON public.listening_mentions, public.listening_queries TO ${role}`);
+      await refreshAnalytics(db, { now: new Date(T0) });
+      const client = await db.pool().connect();
+      try {
+        await client.query(`SET ROLE ${role}`);
+        await expect(client.query(`SELECT 1 FROM dbops.analytics_changes`)).rejects.toThrow(/permission denied/);
+        await client.query(
+          `INSERT INTO listening_mentions (workspace_id, listening_query_id, platform, external_id, author_handle, content, published_at)
+           SELECT workspace_id, id, 'twitter', 'as-app', '@app', 'text', '2026-06-01T12:00:00Z' FROM listening_queries ORDER BY id LIMIT 1`,
+        );
+      } finally {
+        await client.query('RESET ROLE');
+        client.release();
+      }
+      expect(await db.query(`SELECT view_id, day::text FROM dbops.analytics_changes`)).toEqual([{ view_id: 4, day: '2026-06-01' }]);
+      await refreshAnalytics(db, { now: new Date(T0) });
+      expect(await mismatches(db, T0)).toEqual([]);
+    } finally {
+      await db.query(`DROP OWNED BY ${role}`);
+      await db.query(`DROP ROLE ${role}`);
+    }
+  });
+
   it('rejects a relation that is not kept incrementally, and a bad batch size, before doing anything', async () => {
     await expect(db.query(`SELECT * FROM dbops.analytics_refresh_batch('public.posts', 10)`)).rejects.toThrow(/not an incrementally maintained analytics relation: public.posts/);
     await expect(db.query(`SELECT * FROM dbops.analytics_refresh_batch('public.mv_daily_post_metrics', 0)`)).rejects.toThrow(/batch size must be between 1 and 100000/);

@@ -255,7 +255,7 @@ export async function settlePlanDataset(client: ClientBase): Promise<void> {
   const { rows } = await client.query<{ view_name: string }>(`SELECT view_name FROM dbops.analytics_relations ORDER BY view_id`);
   for (const row of rows) {
     await client.query(`SELECT dbops.analytics_invalidate_all($1)`, [row.view_name]);
-    while ((await client.query<{ more: boolean }>(`SELECT more FROM dbops.analytics_refresh_batch($1, 5000)`, [row.view_name])).rows[0].more);
+    while ((await client.query<{ more: boolean }>(`SELECT more FROM dbops.analytics_refresh_batch($1, 500)`, [row.view_name])).rows[0].more);
   }
   await client.query('VACUUM (ANALYZE)');
 }
