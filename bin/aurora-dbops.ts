@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { App } from 'aws-cdk-lib';
-import { addDbopsStack, applyNagPacks } from '../lib/stack-setup';
+import { addDbopsStack, applyPolicyChecks } from '../lib/stack-setup';
 import { UnknownEnvironmentError } from '../lib/config/environments';
 
 // npx cdk synth -c env=dev|staging|prod   (dev when omitted)
@@ -14,5 +14,5 @@ try {
   }
   throw error;
 }
-applyNagPacks(app);
+applyPolicyChecks(app);
 app.synth();

@@ -36,8 +36,11 @@ export class DbopsStack extends Stack {
       terminationProtection: config.envName !== 'dev',
     });
     this.config = config;
-    Tags.of(this).add('project', 'aurora-dbops');
-    Tags.of(this).add('environment', config.envName);
+    // Not on the proxy target group nor the scalable target: cfn-lint's CloudFormation schemas for
+    // those types have no Tags property (E3002), though aws-cdk-lib's L1s accept one.
+    const untagged = { excludeResourceTypes: ['AWS::RDS::DBProxyTargetGroup', 'AWS::ApplicationAutoScaling::ScalableTarget'] };
+    Tags.of(this).add('project', 'aurora-dbops', untagged);
+    Tags.of(this).add('environment', config.envName, untagged);
     // aws-cdk-lib acknowledges this itself when it computes the zones; this stack lists them in config instead.
     Validations.of(this).acknowledge({
       id: 'CloudFormation-Validate::W3010',
@@ -55,7 +58,6 @@ export class DbopsStack extends Stack {
       secretsManagerEndpoint: this.network.secretsManagerEndpoint,
     });
     const { cluster } = this.database;
-    this.acknowledgeLogRetentionFunction();
 
     this.proxy = new DatabaseProxy(this, 'Proxy', { config, vpc, subnets: computeSubnets, databaseSubnets: this.network.databaseSubnets, cluster });
     this.proxy.allowFrom(this.network.applicationSecurityGroup, 'application tier');
@@ -68,6 +70,8 @@ export class DbopsStack extends Stack {
       subnets: computeSubnets,
       cluster,
       dependsOn: [cluster, this.network.secretsManagerEndpoint],
+      frameworkSecurityGroup: this.network.deployTimeSecurityGroup,
+      frameworkEndpoints: [this.network.lambdaEndpoint, this.network.s3Endpoint],
     });
 
     this.maintenance = new MaintenanceFunctions(this, 'Maintenance', {
@@ -85,7 +89,8 @@ export class DbopsStack extends Stack {
     }
 
     const clusterIdentifier = cluster.clusterIdentifier;
-    const proxyName = this.proxy.proxy.dbProxyName;
+    // The literal lower-case name, as RDS stores it and CloudWatch matches it.
+    const proxyName = this.proxy.name;
     this.alarms = new DatabaseAlarms(this, 'Alarms', {
       config,
       clusterIdentifier,
@@ -114,23 +119,6 @@ export class DbopsStack extends Stack {
     output('MasterSecretArn', this.database.masterSecret.secretArn, 'Master user secret (rotated)');
     output('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic of every dbops alarm');
     output('DashboardName', `dbops-${config.envName}`, 'CloudWatch dashboard');
-  }
-
-  /** The singleton function behind the cluster's cloudwatchLogsRetention belongs to aws-cdk-lib. */
-  private acknowledgeLogRetentionFunction(): void {
-    for (const child of this.node.children) {
-      if (!child.node.id.startsWith('LogRetention')) continue;
-      Validations.of(child).acknowledge(
-        {
-          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-          reason: 'aws-cdk-lib LogRetention function (sets the retention of the exported postgresql log group); it only writes its own logs',
-        },
-        {
-          id: 'AwsSolutions-IAM5[Resource::*]',
-          reason: 'aws-cdk-lib LogRetention function: logs:PutRetentionPolicy/DeleteRetentionPolicy on log groups that RDS creates at run time, so their ARNs are unknown at synth',
-        },
-      );
-    }
   }
 
   /** Given explicitly so synth performs no availability-zone lookup and works offline. */

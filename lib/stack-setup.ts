@@ -1,4 +1,5 @@
 import { App, Validations } from 'aws-cdk-lib';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { EnvironmentConfig, environmentConfig } from './config/environments';
 import { DbopsStack } from './dbops-stack';
@@ -9,7 +10,11 @@ export function addDbopsStack(app: App, envName: unknown, overrides: Partial<Env
   return new DbopsStack(app, `Dbops-${config.envName}`, { config });
 }
 
-/** cdk-nag: any unacknowledged AwsSolutions or Serverless finding makes synth fail. */
-export function applyNagPacks(app: App): void {
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+/**
+ * Policy checks on every synth: cdk-nag's AwsSolutions and Serverless packs, and the AWS Control Tower
+ * proactive controls (the AWS-written cfn-guard rules, run by a bundled cfn-guard binary, offline).
+ * Any unacknowledged finding of any of them makes synth fail.
+ */
+export function applyPolicyChecks(app: App): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app), new CfnGuardValidator({ controlTowerRulesEnabled: true }));
 }

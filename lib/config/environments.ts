@@ -149,7 +149,8 @@ const BASE: SharedSettings = {
     backupRetentionDays: 14,
     deletionProtection: true,
     removalPolicy: RemovalPolicy.SNAPSHOT,
-    logRetention: logs.RetentionDays.THREE_MONTHS,
+    // Control Tower CT.CLOUDWATCH.PR.2 wants a year in every environment.
+    logRetention: logs.RetentionDays.ONE_YEAR,
     monitoringIntervalSeconds: 15,
     databaseInsights: rds.DatabaseInsightsMode.STANDARD,
     performanceInsightRetention: rds.PerformanceInsightRetention.DEFAULT,
@@ -222,7 +223,6 @@ const ENVIRONMENTS: Record<EnvironmentName, EnvironmentOverrides> = {
       backupRetentionDays: 7,
       deletionProtection: false,
       removalPolicy: RemovalPolicy.DESTROY,
-      logRetention: logs.RetentionDays.ONE_MONTH,
       monitoringIntervalSeconds: 60,
     },
     replicaAutoScaling: { maxReaders: 2, targetReaderCpuPercent: 70, targetReaderConnections: 200 },

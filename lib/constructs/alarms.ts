@@ -1,14 +1,13 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environments';
 import { TASK_NAMES, TaskName } from '../../lambdas/tasks/task-names';
+import { alarmNamePrefix, createAlarmTopic } from './alarm-topic';
 import { MaintenanceTask, pascalCase } from './maintenance-functions';
 import { catalogInsightsMax, catalogMetric, clusterMetric, clusterRoleMetric, proxyMetric, proxyPoolUtilization } from './metrics';
 
@@ -64,13 +63,7 @@ export class DatabaseAlarms extends Construct {
     const thresholds = config.alarms;
     this.envName = config.envName;
 
-    const key = new kms.Key(this, 'TopicKey', {
-      description: `dbops ${config.envName}: alarm topic`,
-      enableKeyRotation: true,
-    });
-    // CloudWatch publishes alarm notifications into the encrypted topic.
-    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
-    this.topic = new sns.Topic(this, 'Topic', { displayName: `dbops ${config.envName} alarms`, masterKey: key, enforceSSL: true });
+    this.topic = createAlarmTopic(this, config.envName).topic;
     const subscription = new subscriptions.EmailSubscription(thresholds.email);
     this.topic.addSubscription(subscription);
     Validations.of(this.topic).acknowledge({
@@ -84,7 +77,7 @@ export class DatabaseAlarms extends Construct {
 
   private add(name: string, spec: AlarmDefinition): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, name, {
-      alarmName: `dbops-${this.envName}-${name}`,
+      alarmName: `${alarmNamePrefix(this.envName)}${name}`,
       metric: spec.metric,
       threshold: spec.threshold,
       comparisonOperator: spec.comparison,

@@ -1,11 +1,14 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environments';
 import { MAINTENANCE_DB_USER } from '../config/managed-objects';
+import { restrictGrantsToAwsServices } from './key-policy';
+import { encryptedLogGroup } from './log-encryption';
 
 export const AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.VER_17_9;
 export const MASTER_USERNAME = 'dbops_admin';
@@ -30,6 +33,8 @@ export class AuroraDatabase extends Construct {
   readonly key: kms.Key;
   readonly securityGroup: ec2.SecurityGroup;
   readonly masterSecret: secretsmanager.ISecret;
+  /** /aws/rds/cluster/<id>/postgresql, owned by the stack. */
+  readonly postgresqlLogGroup: logs.LogGroup;
   /** Only with the Data API driver: the maintenance user's own password secret (the Data API cannot use IAM tokens). */
   readonly maintenanceSecret?: secretsmanager.ISecret;
 
@@ -46,6 +51,7 @@ export class AuroraDatabase extends Construct {
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(retain ? 30 : 7),
     });
+    restrictGrantsToAwsServices(this.key);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc,
@@ -72,7 +78,18 @@ export class AuroraDatabase extends Construct {
       }),
     );
 
+    // Named, so the exported log's group is known before the cluster exists: RDS writes into this
+    // stack-owned, encrypted group with its retention, and no LogRetention function (outside the VPC) is needed.
+    const clusterIdentifier = `dbops-${config.envName}`;
+    this.postgresqlLogGroup = encryptedLogGroup(this, 'PostgresqlLog', {
+      logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
+      retention: db.logRetention,
+      // As every log group of the stack: its key goes with the stack.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
     this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      clusterIdentifier,
       engine: rds.DatabaseClusterEngine.auroraPostgres({ version: AURORA_POSTGRES_VERSION }),
       credentials: rds.Credentials.fromGeneratedSecret(MASTER_USERNAME, {
         encryptionKey: this.key,
@@ -101,7 +118,6 @@ export class AuroraDatabase extends Construct {
       backup: { retention: Duration.days(db.backupRetentionDays), preferredWindow: '01:00-01:30' },
       preferredMaintenanceWindow: 'sun:06:30-sun:07:30',
       cloudwatchLogsExports: ['postgresql'],
-      cloudwatchLogsRetention: db.logRetention,
       monitoringInterval: Duration.seconds(db.monitoringIntervalSeconds),
       enablePerformanceInsights: true,
       performanceInsightRetention: db.performanceInsightRetention,
@@ -119,11 +135,17 @@ export class AuroraDatabase extends Construct {
         'rds.force_ssl': '1',
       },
     });
+    this.cluster.node.addDependency(this.postgresqlLogGroup);
     this.masterSecret = this.cluster.secret!;
     if (!db.deletionProtection) {
       Validations.of(this.cluster).acknowledge({
         id: 'AwsSolutions-RDS10',
         reason: `${config.envName} is disposable and must tear down with its stack; staging and prod run with deletion protection on`,
+      });
+      // The one Control Tower exception, on this one resource and only where deletion protection is off on purpose.
+      Validations.of(this.cluster).acknowledge({
+        id: 'cdk-validator-cfnguard::rds_cluster_deletion_protection_enabled_check',
+        reason: `Control Tower CT.RDS.PR.3: ${config.envName} is disposable and must tear down with its stack; staging and prod run with deletion protection on`,
       });
     }
     Validations.of(this.cluster).acknowledge({

@@ -6,6 +6,11 @@ import { EnvironmentConfig } from '../config/environments';
 import { APPLICATION_DB_USER, MAINTENANCE_DB_USER } from '../config/managed-objects';
 import { DATABASE_PORT } from './database-cluster';
 
+/** The proxy's name as RDS stores it and as the ProxyName dimension carries it. */
+export function proxyName(envName: string): string {
+  return `dbops-${envName}-proxy`.toLowerCase();
+}
+
 export interface DatabaseProxyProps {
   readonly config: EnvironmentConfig;
   readonly vpc: ec2.IVpc;
@@ -25,10 +30,13 @@ export class DatabaseProxy extends Construct {
   readonly readerEndpoint: rds.DatabaseProxyEndpoint;
   readonly securityGroup: ec2.SecurityGroup;
   readonly role: iam.Role;
+  /** As RDS stores it: what the ProxyName dimension of every proxy metric carries. */
+  readonly name: string;
 
   constructor(scope: Construct, id: string, props: DatabaseProxyProps) {
     super(scope, id);
     const { config, vpc, cluster } = props;
+    this.name = proxyName(config.envName);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc,
@@ -50,6 +58,9 @@ export class DatabaseProxy extends Construct {
     cluster.grantConnect(this.role, MAINTENANCE_DB_USER);
 
     this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
+      // RDS stores proxy names in lower case and CloudWatch dimensions are case-sensitive; a
+      // CDK-derived name is mixed case, so ProxyName-dimensioned alarms would watch nothing (aws/aws-cdk#38270).
+      dbProxyName: this.name,
       proxyTarget: rds.ProxyTarget.fromCluster(cluster),
       vpc,
       vpcSubnets: props.subnets,

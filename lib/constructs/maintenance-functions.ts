@@ -16,6 +16,7 @@ import { TASK_NAMES, TaskName } from '../../lambdas/tasks/task-names';
 import { MAINTENANCE_DB_USER } from '../config/managed-objects';
 import { PROJECT_ROOT, bundlingOptions, functionDefaults, vpcNetworkInterfaceStatement } from './bundling';
 import { DATABASE_PORT } from './database-cluster';
+import { encryptedLogGroup } from './log-encryption';
 
 export const MAINTENANCE_HANDLER_ENTRY = path.join(PROJECT_ROOT, 'lambdas', 'handlers', 'maintenance-task.ts');
 
@@ -65,6 +66,10 @@ export class MaintenanceFunctions extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      // Control Tower CT.SQS.PR.1 knows a dead-letter queue by this policy (allowAll or byQueue; denyAll
+      // marks a plain queue). Its sources are Lambda and EventBridge, not SQS queues, so byQueue has no
+      // queue to name; allowAll is what SQS assumes without the policy, now declared.
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
@@ -114,7 +119,7 @@ export class MaintenanceFunctions extends Construct {
     for (const task of TASK_NAMES) {
       const settings = config.maintenance.tasks[task];
       const constructId = pascalCase(task);
-      const logGroup = new logs.LogGroup(this, `${constructId}Logs`, {
+      const logGroup = encryptedLogGroup(this, `${constructId}Logs`, {
         retention: config.database.logRetention,
         removalPolicy: RemovalPolicy.DESTROY,
       });

@@ -1,8 +1,9 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { CfnResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environments';
+import { vpcNetworkInterfaceStatement } from './bundling';
+import { encryptedLogGroup } from './log-encryption';
 
 export interface NetworkProps {
   readonly config: EnvironmentConfig;
@@ -21,6 +22,17 @@ export class Network extends Construct {
   readonly secretsManagerEndpoint: ec2.InterfaceVpcEndpoint;
   readonly monitoringEndpoint: ec2.InterfaceVpcEndpoint;
   readonly rdsDataEndpoint?: ec2.InterfaceVpcEndpoint;
+  /** The custom-resource provider framework invokes the migration function through it. */
+  readonly lambdaEndpoint: ec2.InterfaceVpcEndpoint;
+  /** The default-security-group function calls EC2 through it. */
+  readonly ec2Endpoint: ec2.InterfaceVpcEndpoint;
+  readonly s3Endpoint: ec2.GatewayVpcEndpoint;
+  /**
+   * For the deploy-time functions that answer CloudFormation: the response goes to a pre-signed S3
+   * URL, reached through the S3 gateway endpoint. The gateway's prefix list is unknown at synth, so
+   * egress is open; in a VPC without NAT or internet gateway it still ends at the endpoints.
+   */
+  readonly deployTimeSecurityGroup: ec2.SecurityGroup;
   /** For the application tier: the only group, beside the maintenance functions, the proxy admits. */
   readonly applicationSecurityGroup: ec2.SecurityGroup;
 
@@ -38,7 +50,7 @@ export class Network extends Construct {
       ],
     });
 
-    const flowLogs = new logs.LogGroup(this, 'FlowLogs', {
+    const flowLogs = encryptedLogGroup(this, 'FlowLogs', {
       retention: config.database.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -58,11 +70,44 @@ export class Network extends Construct {
     if (config.database.driver === 'data-api') {
       this.rdsDataEndpoint = endpoint('RdsData', ec2.InterfaceVpcEndpointAwsService.RDS_DATA);
     }
+    this.lambdaEndpoint = endpoint('Lambda', ec2.InterfaceVpcEndpointAwsService.LAMBDA);
+    this.ec2Endpoint = endpoint('Ec2', ec2.InterfaceVpcEndpointAwsService.EC2);
+    this.s3Endpoint = this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [this.computeSubnets] });
+
+    this.deployTimeSecurityGroup = new ec2.SecurityGroup(this, 'DeployTimeSecurityGroup', {
+      vpc: this.vpc,
+      description: `dbops ${config.envName}: deploy-time functions (custom-resource framework, default-SG restriction); reach the VPC endpoints`,
+      allowAllOutbound: true,
+    });
+    this.restrictDefaultSecurityGroupFromInsideTheVpc();
 
     this.applicationSecurityGroup = new ec2.SecurityGroup(this, 'ApplicationSecurityGroup', {
       vpc: this.vpc,
       description: `dbops ${config.envName}: application tier; admitted by the RDS Proxy`,
       allowAllOutbound: true,
     });
+  }
+
+  /**
+   * aws-cdk-lib's singleton function that strips the VPC's default security group runs outside any
+   * VPC (Control Tower CT.LAMBDA.PR.3). Its construct offers no VPC settings, so they are set on the
+   * L1: the compute subnets, the deploy-time group, and the ENI permissions Lambda checks at creation.
+   */
+  private restrictDefaultSecurityGroupFromInsideTheVpc(): void {
+    const provider = Stack.of(this).node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
+    if (!provider) throw new Error('aws-cdk-lib no longer creates Custom::VpcRestrictDefaultSGCustomResourceProvider; revisit Network');
+    const handler = provider.node.findChild('Handler') as CfnResource;
+    const role = provider.node.findChild('Role') as CfnResource;
+    handler.addPropertyOverride('VpcConfig', {
+      SubnetIds: this.vpc.selectSubnets(this.computeSubnets).subnetIds,
+      SecurityGroupIds: [this.deployTimeSecurityGroup.securityGroupId],
+    });
+    role.addPropertyOverride('Policies.1', {
+      PolicyName: 'VpcNetworkInterfaces',
+      PolicyDocument: { Version: '2012-10-17', Statement: [vpcNetworkInterfaceStatement().toStatementJson()] },
+    });
+    // EC2 calls go through the interface endpoint; the function must not run before it answers.
+    handler.addResourceDependency(this.ec2Endpoint.node.defaultChild as CfnResource);
+    handler.addResourceDependency(this.s3Endpoint.node.defaultChild as CfnResource);
   }
 }

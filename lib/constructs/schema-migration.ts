@@ -4,7 +4,6 @@ import { CfnElement, CustomResource, Duration, RemovalPolicy, Stack, Validations
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IDependable } from 'constructs';
@@ -12,6 +11,7 @@ import { loadMigrationFiles } from '../../lambdas/migrate/migration-files';
 import { EnvironmentConfig } from '../config/environments';
 import { PROJECT_ROOT, bundlingOptions, functionDefaults, vpcNetworkInterfaceStatement } from './bundling';
 import { DATABASE_PORT } from './database-cluster';
+import { encryptedLogGroup } from './log-encryption';
 
 export const MIGRATIONS_SOURCE_DIR = path.join(PROJECT_ROOT, 'sql', 'migrations');
 /** Where afterBundling puts the SQL inside the function package. */
@@ -31,6 +31,9 @@ export interface SchemaMigrationProps {
   readonly cluster: rds.DatabaseCluster;
   /** Things the function needs before it can run: the cluster's instances, the Secrets Manager endpoint. */
   readonly dependsOn: IDependable[];
+  /** Where the provider framework runs: it reaches Lambda and S3 (the CloudFormation response) through VPC endpoints. */
+  readonly frameworkSecurityGroup: ec2.ISecurityGroup;
+  readonly frameworkEndpoints: IDependable[];
 }
 
 /**
@@ -58,7 +61,7 @@ export class SchemaMigration extends Construct {
     this.securityGroup.addEgressRule(ec2.Peer.ipv4(config.vpcCidr), ec2.Port.tcp(443), 'Secrets Manager endpoint');
     cluster.connections.allowDefaultPortFrom(this.securityGroup, 'schema migration at deploy time');
 
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: config.database.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const logGroup = encryptedLogGroup(this, 'Logs', { retention: config.database.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `dbops ${config.envName}: deploy-time schema migration`,
@@ -104,10 +107,14 @@ export class SchemaMigration extends Construct {
       }),
     });
 
-    const providerLogs = new logs.LogGroup(this, 'ProviderLogs', { retention: config.database.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const providerLogs = encryptedLogGroup(this, 'ProviderLogs', { retention: config.database.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: this.function,
       logGroup: providerLogs,
+      // Control Tower CT.LAMBDA.PR.3: every function runs in the VPC, the framework's too.
+      vpc,
+      vpcSubnets: props.subnets,
+      securityGroups: [props.frameworkSecurityGroup],
     });
 
     this.resource = new CustomResource(this, 'Migrations', {
@@ -131,10 +138,15 @@ export class SchemaMigration extends Construct {
       },
     );
     const framework = provider.node.findChild('framework-onEvent');
+    framework.node.addDependency(...props.frameworkEndpoints);
     Validations.of(framework).acknowledge(
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         reason: 'CDK custom-resource provider framework function (aws-cdk-lib owned); it only writes its own logs',
+      },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        reason: 'CDK custom-resource provider framework function, placed in the VPC for Control Tower CT.LAMBDA.PR.3; the AWS policy only manages its network interfaces',
       },
       {
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.function.node.defaultChild as CfnElement)}.Arn>:*]`,

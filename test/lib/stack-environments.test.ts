@@ -36,10 +36,10 @@ describe('dev', () => {
     expect(cluster.DeletionPolicy).toBe('Delete');
   });
 
-  it('auto-scales between one and two readers and keeps logs a month', () => {
+  it('auto-scales between one and two readers and keeps logs a year (Control Tower CT.CLOUDWATCH.PR.2)', () => {
     const target = Object.values(resourcesOfType(dev.template, 'AWS::ApplicationAutoScaling::ScalableTarget'))[0].Properties!;
     expect(target).toMatchObject({ MinCapacity: 1, MaxCapacity: 2 });
-    dev.template.hasResourceProperties('Custom::LogRetention', { RetentionInDays: 30 });
+    dev.template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/rds/cluster/dbops-dev/postgresql', RetentionInDays: 365 });
   });
 
   it('sends alarms to the dev address and scopes custom metrics to dev', () => {

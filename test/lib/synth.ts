@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { addDbopsStack, applyNagPacks } from '../../lib/stack-setup';
+import { addDbopsStack, applyPolicyChecks } from '../../lib/stack-setup';
 import { EnvironmentConfig, EnvironmentName } from '../../lib/config/environments';
 import { DbopsStack } from '../../lib/dbops-stack';
 
@@ -23,7 +23,7 @@ export interface Synthesized {
 export function synthesize(envName: EnvironmentName, overrides: Partial<EnvironmentConfig> = {}): Synthesized {
   const app = new App({ context: cdkJsonContext() });
   const stack = addDbopsStack(app, envName, overrides);
-  applyNagPacks(app);
+  applyPolicyChecks(app);
   app.synth();
   return { app, stack, template: Template.fromStack(stack) };
 }
