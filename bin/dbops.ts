@@ -155,6 +155,7 @@ export function buildProgram(): Command {
     .action(async (opts: { databaseUrl?: string; wait: boolean }) => {
       const result = await migrate({ databaseUrl: opts.databaseUrl, waitForLock: opts.wait, log: (m) => console.log(m) });
       console.log(`${result.applied.length} applied, ${result.alreadyApplied.length} already applied, ${result.durationMs} ms`);
+      for (const gap of result.missingGrants) console.log(`missing grant: ${gap.grantedRole} to ${gap.member} (${gap.purpose}); see dbops.missing_grants`);
     });
 
   program

@@ -10,6 +10,7 @@ const program = new Command()
   .action(async (options: { databaseUrl?: string; wait: boolean }) => {
     const result = await migrate({ databaseUrl: options.databaseUrl, waitForLock: options.wait, log: (m) => console.log(m) });
     console.log(`${result.applied.length} applied, ${result.alreadyApplied.length} already applied, ${result.durationMs} ms`);
+      for (const gap of result.missingGrants) console.log(`missing grant: ${gap.grantedRole} to ${gap.member} (${gap.purpose}); see dbops.missing_grants`);
   });
 
 program.parseAsync().catch((error: Error) => {

@@ -80,7 +80,7 @@ export function createHandler(options: MigrateHandlerOptions = {}) {
       case 'Create':
       case 'Update': {
         const result = await migrateWithFreshCredentials();
-        log('migrations done', { applied: result.applied, alreadyApplied: result.alreadyApplied.length, durationMs: result.durationMs });
+        log('migrations done', { applied: result.applied, alreadyApplied: result.alreadyApplied.length, missingGrants: result.missingGrants, durationMs: result.durationMs });
         return {
           PhysicalResourceId: PHYSICAL_RESOURCE_ID,
           // The response body is capped at 4 KB, so counts and the last file rather than the full list.
@@ -88,6 +88,8 @@ export function createHandler(options: MigrateHandlerOptions = {}) {
             AppliedCount: result.applied.length,
             AlreadyAppliedCount: result.alreadyApplied.length,
             LatestMigration: [...result.alreadyApplied, ...result.applied].sort().at(-1) ?? '',
+            // Refused role grants do not fail the deploy; they are named here and published by health-check.
+            MissingGrants: result.missingGrants.map((gap) => `${gap.grantedRole} to ${gap.member}`).join(', '),
             MigrationsHash: String(event.ResourceProperties.MigrationsHash ?? ''),
           },
         };

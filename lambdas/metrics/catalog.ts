@@ -2,6 +2,7 @@ import { cacheHitCheck } from '../checks/cache-hit';
 import { connectionsCheck } from '../checks/connections';
 import { deadTuplesCheck } from '../checks/dead-tuples';
 import { invalidIndexesCheck } from '../checks/invalid-indexes';
+import { missingGrantsCheck } from '../checks/missing-grants';
 import { longQueriesCheck } from '../checks/long-queries';
 import { viewStalenessCheck } from '../checks/mv-staleness';
 import { partitionsCheck } from '../checks/partitions';
@@ -46,6 +47,7 @@ export const METRICS = {
   tableBloat: metric('TableBloatBytes', 'Bytes', ['Environment', 'Table'], 'Estimated wasted bytes of one table'),
   unusedIndexCount: metric('UnusedIndexCount', 'Count', ENV, 'Indexes with no scans since statistics reset, constraint-enforcing ones left out'),
   invalidIndexCount: metric('InvalidIndexCount', 'Count', ENV, 'Indexes left INVALID by a failed concurrent build'),
+  missingGrantCount: metric('MissingGrants', 'Count', ENV, 'Role grants the migrations were refused (dbops.missing_grants); tasks needing them fail until granted'),
   viewStaleness: metric('MaterializedViewStaleness', 'Seconds', ['Environment', 'View'], 'Seconds since the last successful refresh of a view'),
   maxViewStaleness: metric('MaxMaterializedViewStaleness', 'Seconds', ENV, 'Stalest managed materialized view'),
   partitionCount: metric('PartitionCount', 'Count', ['Environment', 'Table'], 'Partitions of a managed table, default included'),
@@ -98,6 +100,7 @@ export const HEALTH_CHECKS = [
   tableBloatCheck,
   unusedIndexesCheck,
   invalidIndexesCheck,
+  missingGrantsCheck,
   transactionIdAgeCheck,
   longQueriesCheck,
   replicaLagCheck,

@@ -20,9 +20,18 @@ export interface MigrateOptions {
   log?: (message: string) => void;
 }
 
+export interface MissingGrant {
+  grantedRole: string;
+  member: string;
+  purpose: string;
+  error: string;
+}
+
 export interface MigrateResult {
   applied: string[];
   alreadyApplied: string[];
+  /** Role grants the migration user was refused (dbops.missing_grants, migration 090); the deploy goes on. */
+  missingGrants: MissingGrant[];
   durationMs: number;
 }
 
@@ -85,7 +94,7 @@ export async function migrate(options: MigrateOptions = {}): Promise<MigrateResu
       const { rows } = await client.query<AppliedRow>('SELECT version, checksum FROM dbops.schema_migrations');
       const applied = new Map(rows.map((row) => [row.version, row.checksum]));
 
-      const result: MigrateResult = { applied: [], alreadyApplied: [], durationMs: 0 };
+      const result: MigrateResult = { applied: [], alreadyApplied: [], missingGrants: [], durationMs: 0 };
       for (const file of files) {
         const recorded = applied.get(file.name);
         if (recorded !== undefined) {
@@ -105,6 +114,8 @@ export async function migrate(options: MigrateOptions = {}): Promise<MigrateResu
         log(`applied ${file.name} in ${Date.now() - fileStarted} ms`);
         result.applied.push(file.name);
       }
+      result.missingGrants = await missingGrants(client);
+      for (const gap of result.missingGrants) log(`missing grant: ${gap.grantedRole} to ${gap.member} (${gap.purpose}): ${gap.error}`);
       result.durationMs = Date.now() - started;
       return result;
     } finally {
@@ -113,6 +124,15 @@ export async function migrate(options: MigrateOptions = {}): Promise<MigrateResu
   } finally {
     await client.end();
   }
+}
+
+async function missingGrants(client: Client): Promise<MissingGrant[]> {
+  const { rows } = await client.query<{ exists: boolean }>(`SELECT to_regclass('dbops.missing_grants') IS NOT NULL AS exists`);
+  if (!rows[0].exists) return [];
+  const gaps = await client.query<MissingGrant>(
+    `SELECT granted_role AS "grantedRole", member, purpose, error FROM dbops.missing_grants ORDER BY granted_role, member`,
+  );
+  return gaps.rows;
 }
 
 /**

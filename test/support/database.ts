@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool, PoolConfig } from 'pg';
+import { MASTER_USER } from './aurora-master';
 import { databaseUrl } from './urls';
 
 export interface TestDatabase {
   name: string;
+  /** As the server's superuser, for fixtures; tasks that must run as Aurora runs them use masterUrl. */
   url: string;
+  /** As the emulated Aurora master (NOSUPERUSER CREATEROLE CREATEDB, rds_superuser), who owns the database. */
+  masterUrl: string;
   /** A pool on this database, made on first use and closed by drop(). */
   pool(): Pool;
   /** A new pool with its own settings; closed by drop(). */
@@ -30,6 +34,12 @@ async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
+function masterDatabaseUrl(name: string): string {
+  const url = process.env.DBOPS_TEST_MASTER_URL;
+  if (!url) throw new Error('DBOPS_TEST_MASTER_URL is not set: run the tests through jest so the global setup creates the master role');
+  return databaseUrl(url, name);
+}
+
 function newName(): string {
   const template = process.env.DBOPS_TEST_TEMPLATE ?? 'dbops_template_';
   return `${template.replace('dbops_template_', 'dbops_test_')}_${randomBytes(4).toString('hex')}`;
@@ -48,6 +58,7 @@ async function open(name: string): Promise<TestDatabase> {
   return {
     name,
     url,
+    masterUrl: masterDatabaseUrl(name),
     pool: () => (shared ??= newPool()),
     newPool,
     async query(text, values) {
@@ -66,7 +77,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const name = newName();
   const template = process.env.DBOPS_TEST_TEMPLATE;
   if (!template) throw new Error('DBOPS_TEST_TEMPLATE is not set: run the tests through jest');
-  await admin((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
+  // Owned by the emulated Aurora master, as the cluster's database is (test/support/aurora-master.ts).
+  await admin((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}" OWNER ${MASTER_USER}`));
   return open(name);
 }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { startEmbeddedServer } from '../../local/embedded-server';
 import { migrate } from '../../lambdas/migrate/migrator';
+import { emulateAuroraMaster, MASTER_USER, prepareMasterDatabase } from './aurora-master';
 import { databaseUrl } from './urls';
 
 /**
@@ -23,16 +24,20 @@ export default async function globalSetup(): Promise<void> {
     (globalThis as Record<string, unknown>).__DBOPS_EMBEDDED__ = server;
     adminUrl = server.url;
   }
+  // Migrations run as Aurora runs them: as a master user that is no superuser and owns the database.
+  const masterUrl = await emulateAuroraMaster(adminUrl, { adminOnPgMaintain: true });
   const template = `dbops_template_${process.pid}_${Date.now().toString(36)}`;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${template}`);
+    await admin.query(`CREATE DATABASE ${template} OWNER ${MASTER_USER}`);
   } finally {
     await admin.end();
   }
-  await migrate({ databaseUrl: databaseUrl(adminUrl, template) });
+  await prepareMasterDatabase(databaseUrl(adminUrl, template));
+  await migrate({ databaseUrl: databaseUrl(masterUrl, template) });
 
   process.env.DBOPS_TEST_ADMIN_URL = adminUrl;
+  process.env.DBOPS_TEST_MASTER_URL = masterUrl;
   process.env.DBOPS_TEST_TEMPLATE = template;
 }
