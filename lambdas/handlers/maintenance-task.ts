@@ -4,6 +4,7 @@ import { ConnectionDeps, createExecutor } from '../db/pool-from-env';
 import { CloudWatchSink } from '../metrics/cloudwatch-sink';
 import { datum } from '../metrics/datum';
 import type { MetricSink } from '../metrics/sink';
+import { ValidationError } from '../tasks/options';
 import { isTaskName } from '../tasks/registry';
 import { parseTaskRequest, publish, runTask } from '../tasks/runner';
 import type { TaskResult } from '../tasks/types';
@@ -11,7 +12,8 @@ import type { TaskResult } from '../tasks/types';
 /**
  * Lambda entry for every scheduled maintenance task. EventBridge sends `{ "task": "<name>", ...options }`.
  * A failed run publishes TaskFailure and then throws, so Lambda's retries, the DLQ and the
- * Errors alarm all see it; a skipped run (overlap) is a normal, successful return.
+ * Errors alarm all see it; a skipped run (overlap) is a normal, successful return, and so is an
+ * invalid event (status "rejected", metric TaskRejected): retrying it could not make it valid.
  */
 export interface LambdaContextLike {
   getRemainingTimeInMillis(): number;
@@ -19,6 +21,13 @@ export interface LambdaContextLike {
 
 /** 28P01 invalid_password: also what an expired IAM token or a rotated secret produces. */
 const INVALID_PASSWORD = '28P01';
+
+/** What the handler returns for an event it refuses as invalid. */
+export interface RejectedEvent {
+  task: string;
+  status: 'rejected';
+  error: { name: string; message: string };
+}
 
 export class TaskFailedError extends Error {
   constructor(readonly result: TaskResult) {
@@ -58,9 +67,11 @@ export function createHandler(deps: HandlerDeps = {}) {
     return sink.value;
   };
 
-  async function handler(event: unknown, context?: LambdaContextLike): Promise<TaskResult> {
+  async function handler(event: unknown, context?: LambdaContextLike): Promise<TaskResult | RejectedEvent> {
     const config = loadRuntimeConfig(deps.env ?? process.env);
     let result: TaskResult;
+    const named = typeof event === 'object' && event !== null ? (event as { task?: unknown }).task : undefined;
+    const task = isTaskName(named) ? named : 'invalid-event';
     try {
       parseTaskRequest(event);
       result = await runTask(event, {
@@ -70,10 +81,17 @@ export function createHandler(deps: HandlerDeps = {}) {
         lambdaRemainingMs: context?.getRemainingTimeInMillis(),
       });
     } catch (error) {
-      // Rejected before the task ran (bad event, task unsupported by the driver, no connection):
-      // still counted, so a broken schedule shows up on the dashboard and in alarms.
-      const named = typeof event === 'object' && event !== null ? (event as { task?: unknown }).task : undefined;
-      await publish(sinkFor(config), config.environment, [datum('taskFailure', 1, { Task: isTaskName(named) ? named : 'invalid-event' })]);
+      if (error instanceof ValidationError) {
+        // The event itself is wrong (bad option, a named object missing or unmanaged): retrying it
+        // cannot help, so it is returned, not thrown (no Lambda retry, no dead-letter queue), and
+        // counted as TaskRejected rather than TaskFailure.
+        await publish(sinkFor(config), config.environment, [datum('taskRejected', 1, { Task: task })]);
+        const rejected: RejectedEvent = { task, status: 'rejected', error: { name: error.name, message: error.message } };
+        console.log(JSON.stringify({ level: 'error', message: 'task event rejected', result: rejected }));
+        return rejected;
+      }
+      // Not run (task unsupported by the driver, no connection): counted, so it shows in alarms.
+      await publish(sinkFor(config), config.environment, [datum('taskFailure', 1, { Task: task })]);
       throw error;
     }
     console.log(JSON.stringify({ level: result.status === 'failed' ? 'error' : 'info', message: 'task result', result }));

@@ -78,6 +78,7 @@ export const METRICS = {
   taskSuccess: metric('TaskSuccess', 'Count', ['Environment', 'Task'], '1 per successful invocation'),
   taskFailure: metric('TaskFailure', 'Count', ['Environment', 'Task'], '1 per failed invocation'),
   taskSkipped: metric('TaskSkipped', 'Count', ['Environment', 'Task'], '1 per invocation skipped because another run held the lock'),
+  taskRejected: metric('TaskRejected', 'Count', ['Environment', 'Task'], '1 per event refused as invalid (bad option, a named object that is missing or unmanaged); not a failure, never retried'),
   // application library
   poolUtilization: metric('PoolUtilization', 'Percent', ['Environment', 'Pool'], 'Checked-out clients as a share of the pool maximum'),
   poolWaiting: metric('PoolWaitingClients', 'Count', ['Environment', 'Pool'], 'Callers queued for a pool client'),

@@ -12,7 +12,7 @@ export const createPartitions = defineTask({
   description: 'Create the current and upcoming monthly partitions (dbops.create_monthly_partitions), moving rows out of the default partition',
   statementTimeoutMs: 5 * 60_000,
   options: {
-    table: qualifiedNameOption('Only this managed table (schema.table)'),
+    table: qualifiedNameOption('Only this managed table (schema.table)', 'managed-partitioned-table'),
     monthsAhead: { type: 'integer', min: 1, max: 120, description: "Months after the current one (default: the table's premake_months)" },
     includeDefaultMonths: {
       type: 'boolean',

@@ -12,7 +12,7 @@ export const dropOldPartitions = defineTask({
   description: 'Detach and drop monthly partitions older than the retention (dbops.drop_old_partitions); dryRun lists them',
   statementTimeoutMs: 5 * 60_000,
   options: {
-    table: qualifiedNameOption('Only this managed table (schema.table)'),
+    table: qualifiedNameOption('Only this managed table (schema.table)', 'managed-partitioned-table'),
     retentionMonths: { type: 'integer', min: 1, max: 1200, description: 'Overrides PARTITION_RETENTION_MONTHS for this run' },
   },
   async run(ctx, options) {

@@ -1,3 +1,5 @@
+import type { TargetKind } from './targets';
+
 /**
  * A small schema for task options: events come from EventBridge as plain JSON and the CLI hands
  * over strings, so both are checked here, before any SQL runs, with the field named in the error.
@@ -6,7 +8,7 @@ export type OptionSpec =
   | { type: 'boolean'; description: string; default?: boolean }
   | { type: 'integer'; description: string; min: number; max: number; default?: number }
   | { type: 'number'; description: string; min: number; max: number; default?: number }
-  | { type: 'string'; description: string; pattern: RegExp; maxLength: number; default?: string };
+  | { type: 'string'; description: string; pattern: RegExp; maxLength: number; default?: string; target?: TargetKind };
 
 export type OptionSchema = Record<string, OptionSpec>;
 

@@ -80,7 +80,7 @@ export const refreshMaterializedViews = defineTask({
     'Recompute the analytics buckets touched since the last run (dbops.analytics_changes, plus SLA deadlines passed), per relation in refresh_order, in short batches; full=true rebuilds every bucket; logged in dbops.mv_refresh_log',
   statementTimeoutMs: 5 * 60_000,
   options: {
-    view: qualifiedNameOption('Only this managed relation (schema.name)'),
+    view: qualifiedNameOption('Only this managed relation (schema.name)', 'managed-materialized-view'),
     full: { type: 'boolean', description: 'Rebuild every bucket (repair after a TRUNCATE, a restore or a capture bug); still in short batches' },
     batchBuckets: { type: 'integer', min: 1, max: 100_000, default: 500, description: 'Buckets recomputed per transaction' },
   },

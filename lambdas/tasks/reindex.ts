@@ -33,7 +33,7 @@ export const reindex = defineTask({
     'REINDEX/DROP INDEX CONCURRENTLY cannot run inside a transaction and routinely outlast the 45 s Data API call limit; ' +
     'a call cut off mid-build leaves INVALID _ccnew indexes. Run reindex with DBOPS_DRIVER=pg.',
   options: {
-    index: qualifiedNameOption('Only this index (schema.index)'),
+    index: qualifiedNameOption('Only this index (schema.index)', 'index'),
     all: { type: 'boolean', description: 'Rebuild every btree index, bloated or not' },
     minBloatPercent: { type: 'number', min: 0, max: 100, default: 30, description: 'Estimated bloat share that triggers a rebuild' },
     minBloatBytes: { type: 'integer', min: 0, max: 1e15, default: 10 * 1024 * 1024, description: 'Estimated wasted bytes that trigger a rebuild' },

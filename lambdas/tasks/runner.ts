@@ -7,6 +7,7 @@ import { budgetFor } from './budget';
 import { createTaskContext, errorText } from './context';
 import { COMMON_OPTIONS, OptionSchema, ValidationError, validateOptions } from './options';
 import { TASKS, isTaskName } from './registry';
+import { checkTargets } from './targets';
 import { TASK_NAMES, TaskName, TaskOutcome, TaskResult } from './types';
 
 export interface TaskRequest {
@@ -88,6 +89,8 @@ export async function runTask(event: unknown, deps: RunnerDeps): Promise<TaskRes
   try {
     const outcome = await deps.executor.withSession(
       async (session) => {
+        // Named objects are checked first: a wrong one is the caller's error, not a failed run.
+        await checkTargets(session, definition.name, optionSchemaOf(request.task), request.options);
         const locked = await withTaskLock(session, definition.name, async () => {
           const ctx = createTaskContext(definition, session, {
             environment: deps.settings.environment,
@@ -113,6 +116,7 @@ export async function runTask(event: unknown, deps: RunnerDeps): Promise<TaskRes
       outcomeMetrics = outcome.metrics;
     }
   } catch (error) {
+    if (error instanceof ValidationError) throw error;
     if (error instanceof OverlapError) {
       markSkipped(result);
     } else {

@@ -1,5 +1,6 @@
 import { OverlapError } from '../db/executor';
 import { ValidationError } from './options';
+import type { TargetKind } from './targets';
 import type { TaskContext } from './types';
 import { errorText } from './context';
 
@@ -7,8 +8,9 @@ import { errorText } from './context';
 export const QUALIFIED_NAME = /^([a-z_][a-z0-9_$]*\.)?[a-z_][a-z0-9_$]*$/;
 
 /** The option that limits a task to one table, view or index: `schema.name`, as the registries spell it. */
-export function qualifiedNameOption(description: string) {
-  return { type: 'string', pattern: QUALIFIED_NAME, maxLength: 127, description } as const;
+/** `target`: what the named object must be; checked against the catalog before any work (targets.ts). */
+export function qualifiedNameOption(description: string, target?: TargetKind) {
+  return { type: 'string', pattern: QUALIFIED_NAME, maxLength: 127, description, ...(target ? { target } : {}) } as const;
 }
 
 export function qualify(name: string): string {

@@ -40,7 +40,7 @@ export const updateStatistics = defineTask({
   // PgHero's ANALYZE: statement_timeout 120 s.
   statementTimeoutMs: 120_000,
   options: {
-    table: qualifiedNameOption('Only this table (schema.table)'),
+    table: qualifiedNameOption('Only this table (schema.table)', 'table'),
     minModifiedRows: { type: 'integer', min: 1, max: 1e12, default: 1000, description: 'Absolute threshold of n_mod_since_analyze' },
     minModifiedPercent: { type: 'number', min: 0, max: 100, default: 10, description: 'Threshold relative to n_live_tup' },
     parentMaxAgeHours: { type: 'integer', min: 1, max: 24 * 365, default: 168, description: 'Re-analyze partitioned parents after this long' },

@@ -23,7 +23,7 @@ export const vacuumAnalyze = defineTask({
   description: 'VACUUM (ANALYZE) each table, worst dead-tuple share first; never inside a transaction',
   statementTimeoutMs: 30 * 60_000,
   options: {
-    table: qualifiedNameOption('Only this table (schema.table)'),
+    table: qualifiedNameOption('Only this table (schema.table)', 'table'),
     all: { type: 'boolean', default: false, description: 'Also tables without dead tuples that were vacuumed before' },
     minDeadTuples: { type: 'integer', min: 0, max: 1e12, default: 1, description: 'Skip tables with fewer dead tuples' },
   },

@@ -86,10 +86,21 @@ describe('dbops CLI', () => {
     expect(err).toMatch(message);
   });
 
-  it('a failed task exits 1 with its reason', async () => {
-    const { code, err } = await cli('run', 'refresh-materialized-views', '--metrics', 'none', '--option', 'view=public.nope', '--database-url', db.url);
+  it.each([
+    ['reindex', 'index=public.no_such_index', /^dbops: task reindex: option index=public\.no_such_index: no index public\.no_such_index exists/],
+    ['reindex', 'index=public.posts', /^dbops: task reindex: option index=public\.posts: public\.posts is a table, not an index/],
+    ['vacuum-analyze', 'table=public.no_such_table', /^dbops: task vacuum-analyze: option table=public\.no_such_table: no table public\.no_such_table exists/],
+    ['update-statistics', 'table=public.no_such_table', /^dbops: task update-statistics: option table=public\.no_such_table: no table public\.no_such_table exists/],
+    ['update-statistics', 'table=public.posts_pkey', /option table=public\.posts_pkey: public\.posts_pkey is an index, not a table/],
+    ['refresh-materialized-views', 'view=public.nope', /^dbops: task refresh-materialized-views: option view=public\.nope: no materialized view public\.nope exists/],
+    ['create-partitions', 'table=public.posts', /option table=public\.posts: public\.posts is a table, not a partitioned table/],
+  ])('%s --option %s is refused by name and exits 1, with nothing done', async (task, option, message) => {
+    const before = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbops:${task}'`);
+    const { code, err } = await cli('run', task, '--metrics', 'none', '--option', option, '--database-url', db.url);
     expect(code).toBe(1);
-    expect(err).toMatch(/^dbops: refresh-materialized-views failed: public\.nope is not listed in dbops\.materialized_views/);
+    expect(err.trim().split('\n')).toHaveLength(1);
+    expect(err).toMatch(message);
+    expect(before).toEqual([{ n: 0 }]);
   });
 
   it('health prints the metrics as a table', async () => {

@@ -188,7 +188,8 @@ describe('QueryAnalyzer', () => {
     it('says clearly when pg_stat_statements is not installed', async () => {
       const bare = await createTestDatabase();
       try {
-        await bare.query('DROP EXTENSION pg_stat_statements');
+        // Created by the superuser in the template, as Aurora's own extension handling would.
+        await bare.newPool({ connectionString: bare.superuserUrl, max: 1 }).query('DROP EXTENSION pg_stat_statements');
         const failure = new QueryAnalyzer(bare.pool()).getSlowQueries(1000);
         await expect(failure).rejects.toBeInstanceOf(ExtensionMissingError);
         await expect(new QueryAnalyzer(bare.pool()).getSlowQueries(1000)).rejects.toThrow(/pg_stat_statements is not available: run CREATE EXTENSION/);

@@ -5,10 +5,16 @@ import { databaseUrl } from './urls';
 
 export interface TestDatabase {
   name: string;
-  /** As the server's superuser, for fixtures; tasks that must run as Aurora runs them use masterUrl. */
+  /**
+   * What pool() and query() use. For a database cloned from the template: the emulated Aurora master
+   * (NOSUPERUSER CREATEROLE CREATEDB, rds_superuser; test/support/aurora-master.ts), who owns it, so
+   * fixtures and tasks meet what Aurora allows. For an empty database: the server's superuser.
+   */
   url: string;
-  /** As the emulated Aurora master (NOSUPERUSER CREATEROLE CREATEDB, rds_superuser), who owns the database. */
+  /** The emulated Aurora master on this database. */
   masterUrl: string;
+  /** The server's superuser on this database, for the few fixtures Aurora itself would make (extensions). */
+  superuserUrl: string;
   /** A pool on this database, made on first use and closed by drop(). */
   pool(): Pool;
   /** A new pool with its own settings; closed by drop(). */
@@ -45,8 +51,10 @@ function newName(): string {
   return `${template.replace('dbops_template_', 'dbops_test_')}_${randomBytes(4).toString('hex')}`;
 }
 
-async function open(name: string): Promise<TestDatabase> {
-  const url = databaseUrl(adminUrl(), name);
+async function open(name: string, asMaster: boolean): Promise<TestDatabase> {
+  const superuserUrl = databaseUrl(adminUrl(), name);
+  const masterUrl = masterDatabaseUrl(name);
+  const url = asMaster ? masterUrl : superuserUrl;
   const pools: Pool[] = [];
   let shared: Pool | undefined;
   const newPool = (config: PoolConfig = {}) => {
@@ -58,7 +66,8 @@ async function open(name: string): Promise<TestDatabase> {
   return {
     name,
     url,
-    masterUrl: masterDatabaseUrl(name),
+    masterUrl,
+    superuserUrl,
     pool: () => (shared ??= newPool()),
     newPool,
     async query(text, values) {
@@ -79,12 +88,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   if (!template) throw new Error('DBOPS_TEST_TEMPLATE is not set: run the tests through jest');
   // Owned by the emulated Aurora master, as the cluster's database is (test/support/aurora-master.ts).
   await admin((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}" OWNER ${MASTER_USER}`));
-  return open(name);
+  return open(name, true);
 }
 
 /** A fresh database with nothing migrated, for the migration runner's own tests. */
 export async function createEmptyDatabase(): Promise<TestDatabase> {
   const name = newName();
   await admin((client) => client.query(`CREATE DATABASE "${name}"`));
-  return open(name);
+  return open(name, false);
 }

@@ -7,7 +7,7 @@ import { poolConfigFor } from '../../../lambdas/db/pool-from-env';
 import { withFlushedStats } from '../tasks/helpers';
 import type { Executor } from '../../../lambdas/db/executor';
 import { createHandler, TaskFailedError } from '../../../lambdas/handlers/maintenance-task';
-import { ValidationError } from '../../../lambdas/tasks/options';
+import type { TaskResult } from '../../../lambdas/tasks/types';
 import { createTestDatabase, TestDatabase } from '../../support/database';
 
 const cw = mockClient(CloudWatchClient);
@@ -67,7 +67,7 @@ describe('maintenance-task handler', () => {
 
   it('runs a task and publishes its metrics with the environment dimension', async () => {
     const handler = make({ env: env() });
-    const result = await handler({ task: 'health-check' }, lambdaContext);
+    const result = (await handler({ task: 'health-check' }, lambdaContext)) as TaskResult;
     expect(result.status).toBe('succeeded');
     expect(result.metrics?.error).toBeUndefined();
     expect(cw.commandCalls(PutMetricDataCommand)[0].args[0].input.Namespace).toBe('AuroraDbops');
@@ -78,18 +78,35 @@ describe('maintenance-task handler', () => {
   });
 
   it('on failure publishes TaskFailure, then throws with the reason', async () => {
+    // A managed view that cannot be refreshed concurrently (no unique index): a real failed run.
+    await db.query(`CREATE MATERIALIZED VIEW public.mv_no_unique AS SELECT 1 AS x;
+                    INSERT INTO dbops.materialized_views (view_name, refresh_order) VALUES ('public.mv_no_unique', 99)`);
+    try {
+      const handler = make({ env: env() });
+      const error = await handler({ task: 'refresh-materialized-views', view: 'public.mv_no_unique' }, lambdaContext).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(TaskFailedError);
+      expect((error as Error).message).toMatch(/refresh-materialized-views failed: .*mv_no_unique.*concurrently/i);
+      expect(published()).toContainEqual({ name: 'TaskFailure', value: 1, dims: { Environment: 'staging', Task: 'refresh-materialized-views' } });
+    } finally {
+      await db.query(`DELETE FROM dbops.materialized_views WHERE view_name = 'public.mv_no_unique'; DROP MATERIALIZED VIEW public.mv_no_unique`);
+    }
+  });
+
+  it.each([
+    ['an unmanaged view', { task: 'refresh-materialized-views', view: 'public.not_managed' }, /option view=public\.not_managed: no materialized view public\.not_managed exists/],
+    ['a missing index', { task: 'reindex', index: 'public.no_such_index' }, /option index=public\.no_such_index: no index public\.no_such_index exists/],
+  ])('returns %s as rejected: TaskRejected, no TaskFailure, nothing thrown for Lambda to retry', async (_what, event, message) => {
     const handler = make({ env: env() });
-    const error = await handler({ task: 'refresh-materialized-views', view: 'public.not_managed' }, lambdaContext).catch((e: Error) => e);
-    expect(error).toBeInstanceOf(TaskFailedError);
-    expect((error as Error).message).toMatch(/refresh-materialized-views failed: public\.not_managed is not listed/);
-    expect(published()).toContainEqual({ name: 'TaskFailure', value: 1, dims: { Environment: 'staging', Task: 'refresh-materialized-views' } });
+    const result = await handler(event, lambdaContext);
+    expect(result).toEqual({ task: event.task, status: 'rejected', error: { name: 'ValidationError', message: expect.stringMatching(message) } });
+    expect(published()).toEqual([{ name: 'TaskRejected', value: 1, dims: { Environment: 'staging', Task: event.task } }]);
   });
 
   it('a CloudWatch outage is reported in the result; the task work stands', async () => {
     cw.on(PutMetricDataCommand).rejects(Object.assign(new Error('service unavailable'), { name: 'InternalServiceFault', $metadata: {} }));
     await withFlushedStats(db.pool(), `CREATE TABLE public.to_analyze AS SELECT g AS id FROM generate_series(1, 5000) g`);
     const handler = make({ env: env() });
-    const result = await handler({ task: 'update-statistics', table: 'public.to_analyze', minModifiedRows: 1 }, lambdaContext);
+    const result = (await handler({ task: 'update-statistics', table: 'public.to_analyze', minModifiedRows: 1 }, lambdaContext)) as TaskResult;
     expect(result.status).toBe('succeeded');
     expect(result.summary.analyzed).toEqual([expect.objectContaining({ table: 'public.to_analyze' })]);
     expect(result.metrics?.error).toMatch(/InternalServiceFault/);
@@ -117,17 +134,17 @@ describe('maintenance-task handler', () => {
     ['an injection attempt', { task: 'refresh-materialized-views', view: 'mv; DROP TABLE posts' }, /"view" must match/],
     ['an empty table name', { task: 'vacuum-analyze', table: '' }, /"table" must match/],
     ['a lock timeout as text', { task: 'vacuum-analyze', lockTimeoutMs: '5000' }, /"lockTimeoutMs" must be a number, got string/],
-  ])('rejects %s before any SQL', async (_what, event, message) => {
+  ])('rejects %s before any SQL, as a validation error (not a failure)', async (_what, event, message) => {
     const executor = spyExecutor();
     const factory = jest.fn(async () => executor);
     const handler = make({ env: env(), createExecutor: factory });
-    const error = await handler(event, lambdaContext).catch((e: Error) => e);
-    expect(error).toBeInstanceOf(ValidationError);
-    expect((error as Error).message).toMatch(message);
+    const result = await handler(event, lambdaContext);
+    expect(result).toMatchObject({ status: 'rejected', error: { name: 'ValidationError' } });
+    expect((result as { error: { message: string } }).error.message).toMatch(message);
     expect(factory).not.toHaveBeenCalled();
     expect(executor.sessions).toBe(0);
-    const failure = published().find((d) => d.name === 'TaskFailure');
-    expect(failure?.value).toBe(1);
+    expect(published().find((d) => d.name === 'TaskFailure')).toBeUndefined();
+    expect(published().find((d) => d.name === 'TaskRejected')?.value).toBe(1);
   });
 
   it('reads the database secret from Secrets Manager once per container', async () => {

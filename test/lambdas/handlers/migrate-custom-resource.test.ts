@@ -73,7 +73,7 @@ describe('migrate custom resource', () => {
     const response = await handler(event('Create', 'b'.repeat(64)));
     expect(response).toEqual({
       PhysicalResourceId: PHYSICAL_RESOURCE_ID,
-      Data: { AppliedCount: 2, AlreadyAppliedCount: 0, LatestMigration: '002_second.sql', MigrationsHash: 'b'.repeat(64) },
+      Data: { AppliedCount: 2, AlreadyAppliedCount: 0, LatestMigration: '002_second.sql', MigrationsHash: 'b'.repeat(64), MissingGrants: '' },
     });
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
     const applied = await db.query<{ version: string }>('SELECT version FROM dbops.schema_migrations ORDER BY version');

@@ -12,7 +12,11 @@ export interface TaskHarness {
   run(event: Record<string, unknown>, overrides?: Partial<RunnerDeps>): Promise<TaskResult>;
 }
 
-/** A runner on the test database, with an in-memory sink and quick lock retries. */
+/**
+ * A runner on the test database (as the emulated Aurora master, see test/support/database.ts), with
+ * an in-memory sink and quick lock retries. maintenance-role.test.ts runs the tasks as the
+ * least-privileged maintenance role.
+ */
 export function harness(db: TestDatabase, settings: Partial<RunnerDeps['settings']> = {}): TaskHarness {
   const executor = new PgExecutor(db.newPool({ max: 3 }), false);
   const sink = new MemorySink();

@@ -1,3 +1,4 @@
+import { MASTER_USER } from '../../support/aurora-master';
 import { Client } from 'pg';
 import { createTestDatabase, TestDatabase } from '../../support/database';
 import { harness, TaskHarness, waitFor } from './helpers';
@@ -41,7 +42,7 @@ describe('long-query-check', () => {
       const found = queries.find((q) => q.pid === pid);
       expect(found).toBeDefined();
       expect(found?.durationSeconds).toBeGreaterThan(30);
-      expect(found?.user).toBe('postgres');
+      expect(found?.user).toBe(MASTER_USER) // test sessions run as the emulated Aurora master;
       expect(found?.query).toContain('pg_sleep(35)');
       expect(h.logs.some((l) => l.includes('long-running query') && l.includes(String(pid)))).toBe(true);
       expect(h.sink.values('LongRunningQueryCount').at(-1)).toBeGreaterThanOrEqual(1);

@@ -1,3 +1,4 @@
+import { ValidationError } from '../../../lambdas/tasks/options';
 import { createTestDatabase, TestDatabase } from '../../support/database';
 import { harness, TaskHarness } from './helpers';
 
@@ -87,9 +88,25 @@ describe('create-partitions and drop-old-partitions', () => {
     expect(dry.summary.retentionMonths).toBe(1);
   });
 
-  it('rejects a table that is not managed', async () => {
-    const result = await h.run({ task: 'create-partitions', table: 'public.posts' });
-    expect(result.status).toBe('failed');
-    expect(result.reason).toMatch(/public\.posts is not listed in dbops\.partitioned_tables/);
+  it.each([
+    ['create-partitions', 'public.posts', /option table=public\.posts: public\.posts is a table, not a partitioned table/],
+    ['drop-old-partitions', 'public.no_such_table', /option table=public\.no_such_table: no partitioned table public\.no_such_table exists/],
+  ])('%s refuses table=%s by name, as a validation error', async (task, table, message) => {
+    const error = await h.run({ task, table }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('refuses a partitioned table that is not managed', async () => {
+    await db.query(`CREATE TABLE public.rogue_parts (at timestamptz NOT NULL) PARTITION BY RANGE (at)`);
+    const error = await h.run({ task: 'create-partitions', table: 'public.rogue_parts' }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as Error).message).toMatch(/option table=public\.rogue_parts: public\.rogue_parts is not managed \(not listed in dbops\.partitioned_tables\)/);
+    expect(await db.query(`SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'public.rogue_parts'::regclass`)).toEqual([{ n: 0 }]);
+  });
+
+  it('refuses p_now => infinity in SQL with a deliberate error', async () => {
+    await expect(db.query(`SELECT * FROM dbops.create_monthly_partitions(p_now => 'infinity')`)).rejects.toThrow(/timestamp infinity has no calendar month/);
+    await expect(db.query(`SELECT * FROM dbops.create_monthly_partitions(p_now => '-infinity')`)).rejects.toThrow(/timestamp -infinity has no calendar month/);
   });
 });

@@ -1,3 +1,4 @@
+import { ValidationError } from '../../../lambdas/tasks/options';
 import { seedDemo } from '../../../local/demo-seed';
 import { createTestDatabase, TestDatabase } from '../../support/database';
 import { harness, TaskHarness } from './helpers';
@@ -18,9 +19,13 @@ describe('refresh-materialized-views', () => {
 
   it('rejects a view that is not managed before any DDL', async () => {
     await db.query(`CREATE MATERIALIZED VIEW public.mv_rogue AS SELECT 1 AS x WITH NO DATA`);
-    const result = await h.run({ task: 'refresh-materialized-views', view: 'public.mv_rogue' });
-    expect(result.status).toBe('failed');
-    expect(result.reason).toMatch(/public\.mv_rogue is not listed in dbops\.materialized_views/);
+    const error = await h.run({ task: 'refresh-materialized-views', view: 'public.mv_rogue' }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as Error).message).toMatch(/option view=public\.mv_rogue: public\.mv_rogue is not managed \(not listed in dbops\.materialized_views\)/);
+    // A managed name that is not a materialized view, and a missing one, are refused by name too.
+    await expect(h.run({ task: 'refresh-materialized-views', view: 'public.posts' })).rejects.toThrow(/option view=public\.posts: public\.posts is not managed/);
+    await expect(h.run({ task: 'refresh-materialized-views', view: 'public.posts_pkey' })).rejects.toThrow(/option view=public\.posts_pkey: public\.posts_pkey is an index, not a materialized view/);
+    await expect(h.run({ task: 'refresh-materialized-views', view: 'public.mv_nope' })).rejects.toThrow(/option view=public\.mv_nope: no materialized view public\.mv_nope exists/);
     const [{ ispopulated }] = await db.query<{ ispopulated: boolean }>(`SELECT ispopulated FROM pg_matviews WHERE matviewname = 'mv_rogue'`);
     expect(ispopulated).toBe(false);
     expect(await db.query(`SELECT 1 FROM dbops.mv_refresh_log`)).toHaveLength(0);
