@@ -1,3 +1,4 @@
+import type { HealthCheck } from './health';
 import { num, PgRow, Queryable } from './queryable';
 
 export interface DuplicateIndex {
@@ -69,3 +70,14 @@ export async function duplicateIndexes(db: Queryable): Promise<DuplicateIndex[]>
     sizeBytes: num(r.size_bytes),
   }));
 }
+
+/** Redundant indexes cost every write and their storage, and serve nothing the other does not. */
+export const duplicateIndexesCheck: HealthCheck<{ duplicateIndexes: DuplicateIndex[] }> = {
+  name: 'duplicate indexes',
+  run: async (db) => ({ duplicateIndexes: await duplicateIndexes(db) }),
+  metrics: (r) => [['duplicateIndexCount', r.duplicateIndexes.length]],
+  summary: (r) => ({ duplicateIndexes: r.duplicateIndexes.map((d) => ({ index: `${d.schema}.${d.index}`, coveredBy: d.coveredBy })) }),
+  rows: (r) => [
+    { check: 'duplicate indexes', value: String(r.duplicateIndexes.length), detail: r.duplicateIndexes.map((d) => `${d.schema}.${d.index} (covered by ${d.coveredBy})`).join(', ') || '-' },
+  ],
+};

@@ -1,3 +1,4 @@
+import type { HealthCheck } from './health';
 import { num, PgRow, Queryable } from './queryable';
 
 export interface SequenceNearOverflow {
@@ -50,3 +51,27 @@ export async function sequencesNearOverflow(db: Queryable, thresholdPercent = 75
     percentUsed: num(r.percent_used),
   }));
 }
+
+/**
+ * The fullest sequence, published every run: when one runs out, every insert into its table fails.
+ * Every ascending sequence is read (threshold 0) so the metric is a plain maximum the alarm can watch.
+ */
+export const sequenceOverflowCheck: HealthCheck<{ sequences: SequenceNearOverflow[]; maxSequenceUsedPercent: number }> = {
+  name: 'sequence overflow',
+  run: async (db) => {
+    const sequences = await sequencesNearOverflow(db, 0);
+    return { sequences, maxSequenceUsedPercent: sequences[0]?.percentUsed ?? 0 };
+  },
+  metrics: (r) => [['maxSequenceUsedPercent', r.maxSequenceUsedPercent]],
+  summary: (r) => ({
+    maxSequenceUsedPercent: r.maxSequenceUsedPercent,
+    fullestSequences: r.sequences.slice(0, 5).map((s) => ({ sequence: `${s.schema}.${s.sequence}`, ownedBy: s.ownedBy, percentUsed: s.percentUsed })),
+  }),
+  rows: (r) => [
+    {
+      check: 'fullest sequence',
+      value: `${r.maxSequenceUsedPercent.toFixed(2)} %`,
+      detail: r.sequences[0] ? `${r.sequences[0].schema}.${r.sequences[0].sequence}${r.sequences[0].ownedBy ? ` (${r.sequences[0].ownedBy})` : ''}` : '-',
+    },
+  ],
+};

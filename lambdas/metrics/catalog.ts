@@ -3,6 +3,8 @@ import { connectionsCheck } from '../checks/connections';
 import { deadTuplesCheck } from '../checks/dead-tuples';
 import { invalidIndexesCheck } from '../checks/invalid-indexes';
 import { missingGrantsCheck } from '../checks/missing-grants';
+import { duplicateIndexesCheck } from '../checks/duplicate-indexes';
+import { sequenceOverflowCheck } from '../checks/sequence-overflow';
 import { longQueriesCheck } from '../checks/long-queries';
 import { viewStalenessCheck } from '../checks/mv-staleness';
 import { partitionsCheck } from '../checks/partitions';
@@ -47,6 +49,8 @@ export const METRICS = {
   tableBloat: metric('TableBloatBytes', 'Bytes', ['Environment', 'Table'], 'Estimated wasted bytes of one table'),
   unusedIndexCount: metric('UnusedIndexCount', 'Count', ENV, 'Indexes with no scans since statistics reset, constraint-enforcing ones left out'),
   invalidIndexCount: metric('InvalidIndexCount', 'Count', ENV, 'Indexes left INVALID by a failed concurrent build'),
+  duplicateIndexCount: metric('DuplicateIndexCount', 'Count', ENV, 'Indexes another index on the same table already covers'),
+  maxSequenceUsedPercent: metric('MaxSequenceUsedPercent', 'Percent', ENV, 'Share of its range the fullest ascending sequence has used (the column type counts)'),
   missingGrantCount: metric('MissingGrants', 'Count', ENV, 'Role grants the migrations were refused (dbops.missing_grants); tasks needing them fail until granted'),
   viewStaleness: metric('MaterializedViewStaleness', 'Seconds', ['Environment', 'View'], 'Seconds since the last successful refresh of a view'),
   maxViewStaleness: metric('MaxMaterializedViewStaleness', 'Seconds', ENV, 'Stalest managed materialized view'),
@@ -102,6 +106,8 @@ export const HEALTH_CHECKS = [
   unusedIndexesCheck,
   invalidIndexesCheck,
   missingGrantsCheck,
+  duplicateIndexesCheck,
+  sequenceOverflowCheck,
   transactionIdAgeCheck,
   longQueriesCheck,
   replicaLagCheck,

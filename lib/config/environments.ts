@@ -95,6 +95,8 @@ export interface AlarmSettings {
   /** Rows in default partitions (above this alarms). */
   readonly defaultPartitionRows: number;
   readonly invalidIndexes: number;
+  /** The fullest sequence's share of its range (above this alarms): at 100% every insert into its table fails. */
+  readonly sequenceUsedPercent: number;
   /** Failures within 15 minutes: a minute-level task may miss once, a daily or weekly one may not. */
   readonly taskFailures: { readonly frequent: number; readonly scheduled: number };
   readonly deadLetterMessages: number;
@@ -191,6 +193,7 @@ const BASE: SharedSettings = {
     transactionIdAge: 1_000_000_000,
     defaultPartitionRows: 0,
     invalidIndexes: 0,
+    sequenceUsedPercent: 80,
     taskFailures: { frequent: 2, scheduled: 1 },
     deadLetterMessages: 1,
     publishSuccessPercent: 99.9,

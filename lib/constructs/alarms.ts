@@ -266,6 +266,15 @@ export function alarmDefinitions(props: DatabaseAlarmsProps) {
       description: 'An index was left INVALID by a failed concurrent build',
     },
 
+    SequenceNearOverflow: {
+      metric: catalogMetric('maxSequenceUsedPercent', env, { statistic: 'Maximum' }),
+      threshold: thresholds.sequenceUsedPercent,
+      comparison: ABOVE,
+      evaluationPeriods: 1,
+      treatMissingData: NOT_BREACHING,
+      description: `A sequence has used more than ${thresholds.sequenceUsedPercent}% of its range (its column type counts); at 100% every insert into its table fails`,
+    },
+
     // --- Publishing queue, published by release-stuck-claims every minute; its heartbeat covers absence ---
     PublishSuccessRate: {
       // Each datum already covers the last hour's finished posts; three minutes in a row below

@@ -102,10 +102,15 @@ export class DatabaseDashboard extends Construct {
 
     this.dashboard.addWidgets(header('Index usage'));
     this.dashboard.addWidgets(
-      graph('Unused and invalid indexes', [
+      graph('Unused, invalid and duplicate indexes', [
         catalogMetric('unusedIndexCount', env, { statistic: 'Maximum' }),
         catalogMetric('invalidIndexCount', env, { statistic: 'Maximum' }),
+        catalogMetric('duplicateIndexCount', env, { statistic: 'Maximum' }),
       ]),
+      graph('Fullest sequence %', [alarm.SequenceNearOverflow.metric], {
+        leftAnnotations: [thresholdLine(alarm.SequenceNearOverflow)],
+        leftYAxis: { min: 0, max: 100 },
+      }),
       graph('Long-running queries', [catalogMetric('longRunningQueries', env, { statistic: 'Maximum', period: Duration.minutes(1) })], {
         right: [alarm.LongRunningQuery.metric],
         rightAnnotations: [thresholdLine(alarm.LongRunningQuery, 'alarm (s)')],

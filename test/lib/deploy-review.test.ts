@@ -131,6 +131,14 @@ describe.each(ENVIRONMENT_NAMES)('%s', (envName) => {
     }
   });
 
+  it('alarms on the fullest sequence above 80% and publishes it from health-check', () => {
+    const alarm = Object.values(resourcesOfType(synths[envName].template, 'AWS::CloudWatch::Alarm'))
+      .map((a) => a.Properties!)
+      .find((a) => a.AlarmName === `dbops-${envName}-SequenceNearOverflow`);
+    expect(alarm).toMatchObject({ MetricName: 'MaxSequenceUsedPercent', Namespace: 'AuroraDbops', Threshold: 80, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(alarm!.Dimensions).toEqual([{ Name: 'Environment', Value: envName }]);
+  });
+
   it('declares the dead-letter queue as one', () => {
     const queues = resources(envName, 'AWS::SQS::Queue');
     expect(queues).toHaveLength(1);
