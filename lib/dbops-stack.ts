@@ -117,6 +117,9 @@ export class DbopsStack extends Stack {
     output('ClusterIdentifier', clusterIdentifier, 'Aurora cluster identifier');
     output('ClusterWriterEndpoint', cluster.clusterEndpoint.hostname, 'Aurora writer endpoint (migrations and emergencies only)');
     output('MasterSecretArn', this.database.masterSecret.secretArn, 'Master user secret (rotated)');
+    if (this.database.maintenanceSecret) {
+      output('MaintenanceSecretArn', this.database.maintenanceSecret.secretArn, 'Data API driver: dbops_maintenance password secret (README "Deploy", step 4)');
+    }
     output('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic of every dbops alarm');
     output('DashboardName', `dbops-${config.envName}`, 'CloudWatch dashboard');
   }
