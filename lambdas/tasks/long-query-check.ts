@@ -7,7 +7,8 @@ import { defineTask } from './types';
  * Cancels the statement only if it is still the one we measured: still active (cancelling an idle
  * in-transaction session does nothing, so it must not be reported as cancelled), same start time
  * (the pid may have moved on to a new statement, or belong to a new backend), and not our own
- * maintenance (cancelling a REINDEX CONCURRENTLY leaves INVALID indexes).
+ * maintenance (cancelling a REINDEX CONCURRENTLY leaves INVALID indexes), and not a superuser's:
+ * pg_signal_backend may not signal those (on Aurora, rdsadmin's sessions), and trying raises.
  */
 const CANCEL_SQL = `
   SELECT pg_cancel_backend(pid) AS cancelled
@@ -15,7 +16,8 @@ const CANCEL_SQL = `
    WHERE pid = $1
      AND state = 'active'
      AND query_start = $2::timestamptz
-     AND application_name NOT LIKE 'dbops:%'`;
+     AND application_name NOT LIKE 'dbops:%'
+     AND NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.oid = usesysid AND r.rolsuper)`;
 
 export const longQueryCheck = defineTask({
   name: 'long-query-check',

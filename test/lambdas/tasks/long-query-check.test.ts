@@ -55,6 +55,25 @@ describe('long-query-check', () => {
     }
   }, 60_000);
 
+  it('leaves a superuser\'s query alone (rdsadmin on Aurora), which it may not signal, and still succeeds', async () => {
+    const superuser = new Client({ connectionString: db.superuserUrl, application_name: 'rdsadmin-like' });
+    await superuser.connect();
+    try {
+      const [{ pid }] = (await superuser.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+      const done = superuser.query('SELECT pg_sleep(4)').then(() => 'finished', (e: Error) => e);
+      await waitFor(
+        async () => ((await db.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND now() - query_start > interval '2 seconds'`, [pid])).length ? true : undefined),
+        'the superuser query to pass 2 s',
+      );
+      const result = await h.run({ task: 'long-query-check', thresholdSeconds: 1, cancelAboveSeconds: 1 });
+      expect({ status: result.status, error: result.error }).toEqual({ status: 'succeeded', error: undefined });
+      expect(result.summary.cancelled).not.toContain(pid);
+      expect(await done).toBe('finished');
+    } finally {
+      await superuser.end();
+    }
+  }, 30_000);
+
   it('cancels queries above the hard limit only when asked, and never in a dry run', async () => {
     const { client, done, pid } = await sleeper(60, 'sleeper-cancel');
     try {
