@@ -9,6 +9,7 @@ import { TestDatabase, createTestDatabase } from '../support/database';
 const SAMPLE: Record<string, unknown> = {
   bigint: 1,
   integer: 10,
+  'double precision': 30,
   numeric: 'Infinity',
   'timestamptz': new Date(),
   date: new Date().toISOString().slice(0, 10),
