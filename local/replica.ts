@@ -2,8 +2,9 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { BASE_SETTINGS, EMBEDDED_PASSWORD, EMBEDDED_USER, freePort, initialiseDataDir } from './embedded-server';
-import { chownTree, PostgresProcess, ShutdownMode } from './postgres-process';
+import { BASE_SETTINGS, EMBEDDED_PASSWORD, EMBEDDED_USER, ensureBinariesReachable, freePort } from './embedded-server';
+import { STANDBY_LAG_SQL } from '../platform-db/reader-lag';
+import { chownTree, initdb, PostgresProcess, ShutdownMode } from './postgres-process';
 
 /**
  * A primary and a hot-standby streaming replica on loopback, from the embedded PostgreSQL
@@ -44,7 +45,7 @@ export interface ReplicatedCluster {
   pauseReplay(): Promise<void>;
   resumeReplay(): Promise<void>;
   lag(): Promise<LagReading>;
-  /** Resolves once the standby has replayed everything the primary had written when called. */
+  /** Resolves once the standby has replayed everything the primary had inserted into WAL when called (async commits included). */
   waitForCatchUp(timeoutMs?: number): Promise<void>;
   /** Stops both servers and removes their data. */
   destroy(): Promise<void>;
@@ -144,7 +145,8 @@ export async function startReplicatedCluster(options: ReplicatedClusterOptions =
   };
 
   try {
-    await initialiseDataDir(primaryDir, log);
+    await ensureBinariesReachable(log);
+    await initdb(primaryDir, EMBEDDED_USER, EMBEDDED_PASSWORD);
     await ensureReplicationAllowed(primaryDir);
     await primary.start();
     await withClient(urlFor(primaryPort), async (client) => {
@@ -175,7 +177,9 @@ export async function startReplicatedCluster(options: ReplicatedClusterOptions =
         })
       : undefined;
     const fromReplica = await withClient(urlFor(replicaPort), async (c) => {
-      const { rows } = await c.query<{ delay_ms: number; paused: boolean }>(STANDBY_DELAY_SQL);
+      const { rows } = await c.query<{ delay_ms: number; paused: boolean }>(
+        `SELECT (${STANDBY_LAG_SQL}) AS delay_ms, pg_is_wal_replay_paused() AS paused`,
+      );
       return rows[0];
     });
     return {
@@ -201,7 +205,7 @@ export async function startReplicatedCluster(options: ReplicatedClusterOptions =
     resumeReplay: () => withClient(urlFor(replicaPort), async (c) => void (await c.query('SELECT pg_wal_replay_resume()'))),
     lag,
     async waitForCatchUp(timeoutMs = 30_000) {
-      const target = await withClient(urlFor(primaryPort), async (c) => (await c.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn);
+      const target = await withClient(urlFor(primaryPort), async (c) => (await c.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn);
       const deadline = Date.now() + timeoutMs;
       await withClient(urlFor(replicaPort), async (c) => {
         for (;;) {
@@ -215,12 +219,3 @@ export async function startReplicatedCluster(options: ReplicatedClusterOptions =
     destroy,
   };
 }
-
-/**
- * Replay delay as seen on a standby. Everything received is replayed: no delay, however old the
- * last commit is (an idle primary). Otherwise the age of the last replayed commit.
- */
-export const STANDBY_DELAY_SQL = `
-  SELECT CASE WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
-              ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000, 0) END::float8 AS delay_ms,
-         pg_is_wal_replay_paused() AS paused`;

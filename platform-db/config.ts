@@ -25,6 +25,10 @@ export interface ReplicaSettings {
   readAfterWriteWindowMillis: number;
   /** After a reader connection error, reads use the writer for this long before retrying it. */
   retryCooldownMillis: number;
+  /** Reads avoid a reader lagging further behind than this (milliseconds); 0 turns the check off. */
+  maxLagMillis: number;
+  /** The reader's lag is measured at most this often (milliseconds), on the reader, by a read's side query. */
+  lagCheckIntervalMillis: number;
 }
 
 export interface QuerySettings {
@@ -64,7 +68,8 @@ interface EnvironmentDefaults {
   query: QuerySettings;
 }
 
-const SHARED_REPLICA: ReplicaSettings = { readAfterWriteWindowMillis: 2000, retryCooldownMillis: 30_000 };
+// Aurora readers lag by tens of milliseconds; seconds of lag means replay is stuck or overloaded.
+const SHARED_REPLICA: ReplicaSettings = { readAfterWriteWindowMillis: 2000, retryCooldownMillis: 30_000, maxLagMillis: 5000, lagCheckIntervalMillis: 1000 };
 
 /** Production values are the spec's; the others scale the pool down for smaller machines. */
 export const DEFAULTS: Record<Environment, EnvironmentDefaults> = {
@@ -105,6 +110,8 @@ export const CONFIG_VARIABLES = [
   'DATABASE_APPLICATION_NAME',
   'DATABASE_READ_AFTER_WRITE_WINDOW',
   'DATABASE_REPLICA_RETRY_COOLDOWN',
+  'DATABASE_REPLICA_MAX_LAG',
+  'DATABASE_REPLICA_LAG_CHECK_INTERVAL',
   'ENABLE_QUERY_LOGGING',
   'SLOW_QUERY_THRESHOLD',
   'ENABLE_QUERY_CACHE',
@@ -239,6 +246,8 @@ export function loadPlatformDbConfig(env: Env = process.env, environment?: Envir
     replica: {
       readAfterWriteWindowMillis: read.integer('DATABASE_READ_AFTER_WRITE_WINDOW', 0, 3600_000) ?? defaults.replica.readAfterWriteWindowMillis,
       retryCooldownMillis: read.integer('DATABASE_REPLICA_RETRY_COOLDOWN', 0, 3600_000) ?? defaults.replica.retryCooldownMillis,
+      maxLagMillis: read.integer('DATABASE_REPLICA_MAX_LAG', 0, 3600_000) ?? defaults.replica.maxLagMillis,
+      lagCheckIntervalMillis: read.integer('DATABASE_REPLICA_LAG_CHECK_INTERVAL', 10, 3600_000) ?? defaults.replica.lagCheckIntervalMillis,
     },
     query: {
       enableQueryLogging: read.boolean('ENABLE_QUERY_LOGGING') ?? defaults.query.enableQueryLogging,

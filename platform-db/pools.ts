@@ -5,6 +5,7 @@ import { Logger, jsonConsoleLogger } from './logger';
 import { checkPoolHealth, PoolHealth, PoolHealthOptions, PoolHealthStatus } from './pool-health';
 import { getPoolMetrics, PoolMetrics } from './pool-metrics';
 import { monitorPool, PoolMonitor, PoolMonitorOptions } from './pool-monitor';
+import { detectReaderFlavour, measureReaderLag, ReaderFlavour } from './reader-lag';
 
 export type PoolRole = 'writer' | 'reader';
 
@@ -52,6 +53,8 @@ export interface RoutingStats {
   writes: number;
   /** Reads that tried the reader, hit a connection error and were re-run on the writer. */
   fallbacks: number;
+  /** Reads sent to the writer because the reader lagged beyond replica.maxLagMillis. */
+  lagAvoided: number;
 }
 
 export interface CreatePoolOptions {
@@ -76,6 +79,11 @@ interface RouteState {
  * Reader failure: a connection error on the reader (while connecting or mid-query) re-runs the
  * read on the writer, logs a warning, and keeps reads on the writer for
  * replica.retryCooldownMillis; the first read after that tries the reader again.
+ *
+ * Reader lag: at most every replica.lagCheckIntervalMillis a read also starts a lag measurement
+ * on the reader (in the background, one at a time). While the last measurement is above
+ * replica.maxLagMillis, reads go to the writer; the first measurement at or under it sends them
+ * back. A lagging reader is healthy, just late, so this is separate from the connection cooldown.
  */
 export class AppDatabase {
   readonly writer: Pool;
@@ -84,8 +92,15 @@ export class AppDatabase {
   private readonly now: () => number;
   private readonly windowMs: number;
   private readonly cooldownMs: number;
+  private readonly maxLagMs: number;
+  private readonly lagIntervalMs: number;
   private readerDownUntil: number | undefined;
-  private readonly stats: RoutingStats = { readsOnReader: 0, readsOnWriter: 0, writes: 0, fallbacks: 0 };
+  private readerLagMs: number | undefined;
+  private readerLagging = false;
+  private lagCheckedAt: number | undefined;
+  private lagProbe: Promise<void> | undefined;
+  private readerFlavour: ReaderFlavour | undefined;
+  private readonly stats: RoutingStats = { readsOnReader: 0, readsOnWriter: 0, writes: 0, fallbacks: 0, lagAvoided: 0 };
   private readonly shared: RouteState = {};
 
   constructor(writer: Pool, reader: Pool | undefined, config: Pick<AppDatabaseConfig, 'replica'>, options: CreatePoolOptions = {}) {
@@ -95,6 +110,8 @@ export class AppDatabase {
     this.now = options.now ?? Date.now;
     this.windowMs = config.replica.readAfterWriteWindowMillis;
     this.cooldownMs = config.replica.retryCooldownMillis;
+    this.maxLagMs = config.replica.maxLagMillis;
+    this.lagIntervalMs = config.replica.lagCheckIntervalMillis;
     // An idle client whose server went away emits 'error' on the pool; unhandled, it kills the process.
     writer.on('error', (error) => this.logger.warn('idle writer connection failed', { pool: 'writer', error: error.message }));
     reader?.on('error', (error) => this.logger.warn('idle reader connection failed', { pool: 'reader', error: error.message }));
@@ -124,10 +141,10 @@ export class AppDatabase {
 
   /** Where a read with these options (outside any session) would go right now. */
   routeFor(options: ReadOptions = {}): PoolRole {
-    return this.route(options, this.shared);
+    return this.route(options, this.shared) === 'reader' ? 'reader' : 'writer';
   }
 
-  private route(options: ReadOptions, state: RouteState): PoolRole {
+  private route(options: ReadOptions, state: RouteState): PoolRole | 'lagging' {
     if (options.consistency !== undefined && options.consistency !== 'eventual' && options.consistency !== 'strong') {
       throw new Error(`consistency must be 'eventual' or 'strong', got ${JSON.stringify(options.consistency)}`);
     }
@@ -135,13 +152,56 @@ export class AppDatabase {
     const now = this.now();
     if (state.lastWriteAt !== undefined && now - state.lastWriteAt < this.windowMs) return 'writer';
     if (this.readerDownUntil !== undefined && now < this.readerDownUntil) return 'writer';
+    if (this.readerLagging) return 'lagging';
     return 'reader';
+  }
+
+  /** Starts a lag measurement when the last one is older than the interval; never waits for it. */
+  private maybeMeasureLag(): void {
+    if (!this.reader || this.maxLagMs <= 0 || this.lagProbe) return;
+    const now = this.now();
+    if (this.lagCheckedAt !== undefined && now - this.lagCheckedAt < this.lagIntervalMs) return;
+    this.lagCheckedAt = now;
+    const reader = this.reader;
+    this.lagProbe = (async () => {
+      try {
+        this.readerFlavour ??= await detectReaderFlavour(reader);
+        this.recordLag(await measureReaderLag(reader, this.readerFlavour));
+      } catch (error) {
+        // An unreachable reader is the connection fallback's business; keep the last reading.
+        this.logger.debug?.('replica lag measurement failed', { pool: 'reader', error: (error as Error).message });
+      } finally {
+        this.lagProbe = undefined;
+      }
+    })();
+  }
+
+  private recordLag(lagMs: number): void {
+    this.readerLagMs = lagMs;
+    const lagging = lagMs > this.maxLagMs;
+    if (lagging && !this.readerLagging) {
+      this.logger.warn('read replica lags beyond the bound; reads go to the writer', { pool: 'reader', lagMs, maxLagMs: this.maxLagMs });
+    } else if (!lagging && this.readerLagging) {
+      this.logger.info('read replica caught up; reads go back to it', { pool: 'reader', lagMs, maxLagMs: this.maxLagMs });
+    }
+    this.readerLagging = lagging;
+  }
+
+  /** The last measured reader lag in milliseconds (undefined before the first measurement or without a reader). */
+  readerLag(): number | undefined {
+    return this.readerLagMs;
+  }
+
+  /** Waits for a lag measurement in flight, if any (tests, orderly shutdown). */
+  async settled(): Promise<void> {
+    await this.lagProbe;
   }
 
   routingStats(): RoutingStats {
     return { ...this.stats };
   }
 
+  /** Reachable, as far as routing knows (a lagging reader is reachable; see readerLag()). */
   isReaderAvailable(): boolean {
     return this.reader !== undefined && (this.readerDownUntil === undefined || this.now() >= this.readerDownUntil);
   }
@@ -171,12 +231,16 @@ export class AppDatabase {
   }
 
   async end(): Promise<void> {
+    await this.lagProbe;
     await Promise.all([this.writer.end(), this.reader?.end()]);
   }
 
   private async routeRead<R extends QueryResultRow>(text: string, values: unknown[] | undefined, options: ReadOptions, state: RouteState): Promise<QueryResult<R>> {
-    if (this.route(options, state) === 'writer' || !this.reader) {
+    const route = this.route(options, state);
+    this.maybeMeasureLag();
+    if (route !== 'reader' || !this.reader) {
       this.stats.readsOnWriter += 1;
+      if (route === 'lagging') this.stats.lagAvoided += 1;
       return this.writer.query<R>(text, values);
     }
     try {

@@ -64,6 +64,12 @@ describe('loadPlatformDbConfig', () => {
     expect(config.query).toEqual({ enableQueryLogging: false, slowQueryThresholdMillis: 250, cacheEnabled: false, cacheTtlSeconds: 60 });
   });
 
+  it('reads the replica lag bound and its check interval, with defaults, and 0 turns the bound off', () => {
+    expect(loadPlatformDbConfig({ DATABASE_URL: URL, NODE_ENV: 'production' }).replica).toMatchObject({ maxLagMillis: 5000, lagCheckIntervalMillis: 1000 });
+    const set = loadPlatformDbConfig({ DATABASE_URL: URL, NODE_ENV: 'production', DATABASE_REPLICA_MAX_LAG: '0', DATABASE_REPLICA_LAG_CHECK_INTERVAL: '250' });
+    expect(set.replica).toMatchObject({ maxLagMillis: 0, lagCheckIntervalMillis: 250 });
+  });
+
   it('treats empty values as unset', () => {
     const config = loadPlatformDbConfig({ DATABASE_URL: URL, NODE_ENV: 'production', DATABASE_POOL_MAX: '', ENABLE_QUERY_CACHE: '  ' });
     expect(config.pool.max).toBe(100);
@@ -95,6 +101,9 @@ describe('loadPlatformDbConfig', () => {
     [{ DATABASE_READ_REPLICA_URL: 'mysql://h:3306/db' }, 'DATABASE_READ_REPLICA_URL', /postgres:\/\/ or postgresql:\/\//],
     [{ DATABASE_READ_REPLICA_URL: 'postgresql://replica:5432/' }, 'DATABASE_READ_REPLICA_URL', /names no database/],
     [{ DATABASE_URL: 'postgresql://db:5432/platform?connection_limit=many' }, 'DATABASE_URL', /connection_limit/],
+    [{ DATABASE_REPLICA_MAX_LAG: '-5' }, 'DATABASE_REPLICA_MAX_LAG', /between 0 and/],
+    [{ DATABASE_REPLICA_MAX_LAG: '5s' }, 'DATABASE_REPLICA_MAX_LAG', /whole number.*"5s"/],
+    [{ DATABASE_REPLICA_LAG_CHECK_INTERVAL: '0' }, 'DATABASE_REPLICA_LAG_CHECK_INTERVAL', /between 10 and/],
     [{ PAGINATION_CURSOR_SECRET: 'short' }, 'PAGINATION_CURSOR_SECRET', /at least 16/],
   ])('rejects %j naming %s', (bad, variable, problem) => {
     const issues = issuesOf({ DATABASE_URL: URL, NODE_ENV: 'production', ...bad } as Record<string, string>);

@@ -5,6 +5,7 @@ import { getPoolMetrics } from '../../platform-db/pool-metrics';
 import { monitorPool } from '../../platform-db/pool-monitor';
 import { AppDatabase, createPool } from '../../platform-db/pools';
 import { METRICS } from '../../lambdas/metrics/catalog';
+import { ReplicatedCluster, startReplicatedCluster } from '../../local/replica';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { captureLogger, closedPort, manualClock, recordingSink, sleep, waitFor } from './support';
 
@@ -39,7 +40,7 @@ describe('pools and read routing', () => {
     expect(written.rows[0].db).toBe(writer.name);
     const inTransaction = await db.transaction(async (client) => (await client.query('SELECT current_database() AS db')).rows[0].db);
     expect(inTransaction).toBe(writer.name);
-    expect(db.routingStats()).toEqual({ readsOnReader: 1, readsOnWriter: 1, writes: 2, fallbacks: 0 });
+    expect(db.routingStats()).toEqual({ readsOnReader: 1, readsOnWriter: 1, writes: 2, fallbacks: 0, lagAvoided: 0 });
   });
 
   it('without a replica URL every read goes to the writer', async () => {
@@ -285,5 +286,107 @@ describe('pools and read routing', () => {
     expect(seen[0]).toBe(20);
     expect(logger.entries.some((e) => /utilization above threshold/.test(e.message))).toBe(false);
     expect(logger.entries.some((e) => /publishing pool metrics failed/.test(e.message) && e.fields?.error === 'throttled')).toBe(true);
+  });
+});
+
+describe('read routing against a real streaming replica', () => {
+  let cluster: ReplicatedCluster;
+  const opened: AppDatabase[] = [];
+  const open = (db: AppDatabase) => (opened.push(db), db);
+  // Writes from another client, so the pools' own read-after-write window does not hide the lag.
+  const onPrimary = async (text: string, values?: unknown[]) => {
+    const client = new Client({ connectionString: cluster.primaryUrl() });
+    await client.connect();
+    try {
+      await client.query(text, values);
+    } finally {
+      await client.end();
+    }
+  };
+  const onStandby = async (db: { read: AppDatabase['read'] }) => (await db.read<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby')).rows[0].standby;
+
+  beforeAll(async () => {
+    cluster = await startReplicatedCluster({ settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } });
+    await onPrimary('CREATE TABLE notes (id int PRIMARY KEY, body text)');
+    await cluster.waitForCatchUp();
+  });
+  afterAll(async () => {
+    await Promise.all(opened.map((db) => db.end().catch(() => undefined)));
+    await cluster?.destroy();
+  });
+  afterEach(async () => {
+    if (!cluster.isReplicaRunning()) await cluster.startReplica();
+    await cluster.resumeReplay();
+  });
+
+  it('reads are served by the standby, which refuses writes; committed writes reach it', async () => {
+    const db = open(createPool(configFor(cluster.primaryUrl(), cluster.replicaUrl()), { logger: captureLogger() }));
+    expect(await onStandby(db)).toBe(true);
+    expect(await onStandby({ read: (t, v) => db.read(t, v, { consistency: 'strong' }) })).toBe(false);
+    await expect(db.reader!.query('INSERT INTO notes VALUES (0, $1)', ['x'])).rejects.toThrow(/read-only transaction/);
+    await onPrimary('INSERT INTO notes VALUES (1, $1)', ['replicated']);
+    await cluster.waitForCatchUp();
+    expect((await db.read('SELECT body FROM notes WHERE id = 1')).rows).toEqual([{ body: 'replicated' }]);
+    expect((await cluster.lag()).streaming).toBe(true);
+  });
+
+  it("read-after-write holds under real lag: a session sees its own write while the standby's replay is paused", async () => {
+    const db = open(createPool(configFor(cluster.primaryUrl(), cluster.replicaUrl(), { DATABASE_REPLICA_MAX_LAG: '0' }), { logger: captureLogger() }));
+    await cluster.pauseReplay();
+    const session = db.session();
+    await session.write('INSERT INTO notes VALUES (2, $1)', ['mine']);
+    // The standby really is behind: a read there does not see the row yet.
+    expect((await db.reader!.query('SELECT 1 FROM notes WHERE id = 2')).rowCount).toBe(0);
+    expect((await db.read('SELECT 1 FROM notes WHERE id = 2')).rowCount).toBe(0);
+    expect((await session.read('SELECT body FROM notes WHERE id = 2')).rows).toEqual([{ body: 'mine' }]);
+    expect((await db.read('SELECT body FROM notes WHERE id = 2', [], { consistency: 'strong' })).rows).toEqual([{ body: 'mine' }]);
+    await cluster.resumeReplay();
+    await cluster.waitForCatchUp();
+    expect((await db.read('SELECT body FROM notes WHERE id = 2')).rows).toEqual([{ body: 'mine' }]);
+  });
+
+  it('reads avoid a standby lagging beyond the bound and return once it catches up', async () => {
+    const logger = captureLogger();
+    const db = open(createPool(configFor(cluster.primaryUrl(), cluster.replicaUrl(), { DATABASE_REPLICA_MAX_LAG: '300', DATABASE_REPLICA_LAG_CHECK_INTERVAL: '20' }), { logger }));
+    await onPrimary('INSERT INTO notes VALUES (3, $1)', ['before the pause']);
+    await cluster.waitForCatchUp();
+    await cluster.pauseReplay();
+    await onPrimary('INSERT INTO notes VALUES (4, $1)', ['held back']);
+    expect((await cluster.lag()).paused).toBe(true);
+    // Reads keep flowing; the lag measurements they trigger eventually see more than the bound.
+    await waitFor(async () => !(await onStandby(db)), 10_000, 'reads to leave the lagging standby');
+    expect(db.readerLag()).toBeGreaterThan(300);
+    expect(db.routingStats().lagAvoided).toBeGreaterThan(0);
+    expect((await db.read('SELECT body FROM notes WHERE id = 4')).rows).toEqual([{ body: 'held back' }]);
+    expect(logger.entries.some((e) => e.level === 'warn' && /lags beyond the bound/.test(e.message) && e.fields?.maxLagMs === 300)).toBe(true);
+
+    await cluster.resumeReplay();
+    await waitFor(() => onStandby(db), 10_000, 'reads to return to the standby');
+    expect(db.readerLag()).toBeLessThanOrEqual(300);
+    expect(logger.entries.some((e) => e.level === 'info' && /caught up/.test(e.message))).toBe(true);
+    expect(db.isReaderAvailable()).toBe(true);
+  });
+
+  it('with the bound off (0) a lagging standby keeps serving reads, stale', async () => {
+    const db = open(createPool(configFor(cluster.primaryUrl(), cluster.replicaUrl(), { DATABASE_REPLICA_MAX_LAG: '0', DATABASE_REPLICA_LAG_CHECK_INTERVAL: '20' }), { logger: captureLogger() }));
+    await cluster.pauseReplay();
+    await onPrimary('INSERT INTO notes VALUES (5, $1)', ['unseen']);
+    await sleep(400);
+    expect(await onStandby(db)).toBe(true);
+    expect((await db.read('SELECT 1 FROM notes WHERE id = 5')).rowCount).toBe(0);
+    expect(db.readerLag()).toBeUndefined();
+  });
+
+  it('a stopped standby sends reads to the primary; once it is started again they return', async () => {
+    const logger = captureLogger();
+    const db = open(createPool(configFor(cluster.primaryUrl(), cluster.replicaUrl(), { DATABASE_REPLICA_RETRY_COOLDOWN: '100' }), { logger }));
+    expect(await onStandby(db)).toBe(true);
+    await cluster.stopReplica();
+    expect(await onStandby(db)).toBe(false);
+    expect(db.routingStats().fallbacks).toBe(1);
+    expect(logger.entries.some((e) => e.level === 'warn' && /read replica unavailable/.test(e.message))).toBe(true);
+    await cluster.startReplica();
+    await waitFor(() => onStandby(db), 10_000, 'reads to return to the restarted standby');
+    expect(logger.entries.some((e) => /reachable again/.test(e.message))).toBe(true);
   });
 });
