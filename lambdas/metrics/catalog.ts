@@ -60,7 +60,7 @@ export const METRICS = {
   minPartitionHeadroom: metric('MinPartitionHeadroomMonths', 'Count', ENV, 'Smallest headroom over all managed tables'),
   defaultPartitionRows: metric('DefaultPartitionRows', 'Count', ['Environment', 'Table'], 'Rows sitting in the default partition of a table'),
   totalDefaultPartitionRows: metric('TotalDefaultPartitionRows', 'Count', ENV, 'Rows in all default partitions'),
-  replicaLag: metric('ReplicaLagMaximum', 'Milliseconds', ENV, 'Largest replica lag reported by aurora_replica_status()'),
+  replicaLag: metric('ReplicaLagMaximum', 'Milliseconds', ENV, 'Largest replica lag: aurora_replica_status() on Aurora, pg_stat_replication or the replay timestamp on PostgreSQL'),
   transactionIdAge: metric('TransactionIdAge', 'Count', ENV, 'age(datfrozenxid) of the oldest database'),
   slowestStatementMean: metric('SlowestStatementMeanTime', 'Milliseconds', ENV, 'Highest mean execution time in pg_stat_statements'),
   // long-query-check

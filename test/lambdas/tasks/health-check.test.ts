@@ -92,7 +92,7 @@ describe('health metrics', () => {
     expect(report.invalidIndexes[0].reindexLeftover).toBe(false);
   });
 
-  it('a long query, partitions, views and replica lag (not Aurora: skipped, not zero)', async () => {
+  it('a long query, partitions, views and replica lag (a primary without standbys: none, not zero)', async () => {
     const sleeper = new Client({ connectionString: db.url });
     sleeper.on('error', () => undefined);
     await sleeper.connect();
@@ -103,7 +103,7 @@ describe('health metrics', () => {
       expect(report.longQueries.length).toBeGreaterThanOrEqual(1);
       expect(report.longQueries.some((q) => q.query.includes('pg_sleep(3)'))).toBe(true);
       expect(report.longestQuerySeconds).toBeGreaterThan(1);
-      expect(report.replicaLag).toEqual({ available: false, maxLagMs: null, replicas: 0 });
+      expect(report.replicaLag).toEqual({ source: 'pg_stat_replication', maxLagMs: null, replicas: 0, maxLagBytes: null });
       const status = await db.query<{ table_name: string; partition_count: number }>(`SELECT table_name, partition_count FROM dbops.partition_status ORDER BY 1`);
       expect(report.partitions?.map((p) => [p.table, p.partitionCount])).toEqual(status.map((s) => [s.table_name, s.partition_count]));
       const views = await db.query<{ view_name: string }>(`SELECT view_name FROM dbops.mv_freshness ORDER BY 1`);
