@@ -74,7 +74,15 @@ export function analyse(plan: SoakPlan, recorder: Recorder, faults: FaultOutcome
     const slot = (kinds[e.kind] ??= { retried: 0, surfaced: 0 });
     slot[e.outcome] += 1;
   }
-  const examples = recorder.errors.slice(0, 20).map((e) => ({ phase: phaseAt(plan, e.t), op: e.op, kind: e.kind, message: e.message }));
+  // Up to three of each (window, kind), so a rare kind is not hidden behind a common one.
+  const seen = new Map<string, number>();
+  const examples = recorder.errors
+    .filter((e) => {
+      const key = `${phaseAt(plan, e.t)}:${e.kind}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+      return seen.get(key)! <= 3;
+    })
+    .map((e) => ({ phase: phaseAt(plan, e.t), op: e.op, kind: e.kind, message: e.message }));
 
   // Blocked: the longest single attempt, outside the restart window where waiting for the server is expected.
   let longestBlocked: SoakAnalysis['longestBlocked'] = { ms: 0, phase: null, op: null };

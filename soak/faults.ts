@@ -86,23 +86,27 @@ async function lockHeld(ctx: FaultContext, _w: FaultWindow, checks: FaultCheck[]
     const releaseAt = ctx.recorder.now() + ctx.lockHoldMs;
     let runs = 0;
     let lockTimeouts = 0;
-    // Runs until the lock goes; a scheduled run may hold the task lock meanwhile (skipped), and
-    // meets the held lock the same way, so every create-partitions run overlapping the hold counts.
-    for (let i = 0; i < 20 && ctx.recorder.now() < releaseAt - 500; i++) {
-      const result = await ctx.maintenance.run('create-partitions', {}, 'fault');
-      if (result?.status !== 'skipped') runs += 1;
-      await sleep(300);
-    }
+    // create-partitions runs meanwhile, in the background, so the lock goes at releaseAt however
+    // long a run keeps retrying. A scheduled run may hold the task lock meanwhile (skipped); it
+    // meets the held lock the same way, so every run overlapping the hold counts.
+    const attempts = (async () => {
+      for (let i = 0; i < 20 && ctx.recorder.now() < releaseAt - 500; i++) {
+        const result = await ctx.maintenance.run('create-partitions', {}, 'fault');
+        if (result?.status !== 'skipped') runs += 1;
+        await sleep(300);
+      }
+    })();
     const rest = releaseAt - ctx.recorder.now();
     if (rest > 0) await sleep(rest);
     await holder.query('COMMIT');
     ctx.ids.mentions.push(held);
     ctx.recorder.event('a', 'lock released');
+    await attempts;
     const heldFrom = releaseAt - ctx.lockHoldMs;
     const overlapping = ctx.recorder.tasks.filter((t) => t.task === 'create-partitions' && t.endedAt >= heldFrom && t.startedAt <= releaseAt);
     lockTimeouts = overlapping.reduce((n, t) => n + t.lockTimeouts, 0);
     checks.push({ name: 'DDL gave up on the lock and retried', ok: lockTimeouts > 0, detail: `${lockTimeouts} lock timeouts in the ${overlapping.length} create-partitions runs overlapping the hold (${runs} started by the fault)` });
-    const cleared = ctx.recorder.now();
+    const cleared = releaseAt;
     const after = await ctx.maintenance.run('create-partitions', {}, 'fault');
     checks.push({ name: 'next create-partitions run succeeds', ok: after?.status === 'succeeded', detail: `${after?.status ?? 'no result'}${after?.reason ? `: ${after.reason}` : ''}` });
     return cleared;
@@ -119,6 +123,7 @@ async function taskKilled(ctx: FaultContext, _w: FaultWindow, checks: FaultCheck
   const holder = await connect(url);
   const index = 'public.posts_pkey';
   let child: ReturnType<typeof spawn> | undefined;
+  await ctx.maintenance.pause('reindex');
   try {
     // An open write transaction on posts: REINDEX CONCURRENTLY waits for it after creating its INVALID copy.
     await holder.query('BEGIN');
@@ -126,9 +131,14 @@ async function taskKilled(ctx: FaultContext, _w: FaultWindow, checks: FaultCheck
     child = spawn(
       process.execPath,
       ['--import', 'tsx', path.join(ctx.repoRoot, 'bin', 'dbops.ts'), 'run', 'reindex', '--option', `index=${index}`, '--option', 'lockTimeoutMs=60000', '--database-url', url, '--metrics', 'none'],
-      { cwd: ctx.repoRoot, stdio: 'ignore', env: { ...process.env, DBOPS_ENV: 'soak' } },
+      { cwd: ctx.repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DBOPS_ENV: 'soak' } },
     );
-    const exited = new Promise<void>((resolve) => child!.once('exit', () => resolve()));
+    let stderr = '';
+    const keep = (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-600));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    let exitCode: number | null | undefined;
+    const exited = new Promise<void>((resolve) => child!.once('exit', (code) => ((exitCode = code), resolve())));
     let pid: number | undefined;
     await untilOrDeadline(
       async () => {
@@ -136,7 +146,7 @@ async function taskKilled(ctx: FaultContext, _w: FaultWindow, checks: FaultCheck
           `SELECT pid FROM pg_stat_activity WHERE application_name = 'dbops:reindex' AND query ILIKE 'REINDEX%' AND wait_event_type = 'Lock' LIMIT 1`,
         );
         pid = rows[0]?.pid;
-        return pid !== undefined;
+        return pid !== undefined || exitCode !== undefined;
       },
       ctx.recorder,
       ctx.hardEndMs - 1000,
@@ -144,7 +154,13 @@ async function taskKilled(ctx: FaultContext, _w: FaultWindow, checks: FaultCheck
     child.kill('SIGKILL');
     await exited;
     ctx.recorder.event('b', pid === undefined ? 'reindex process killed before it reached REINDEX' : `reindex process SIGKILLed while REINDEX CONCURRENTLY waited (backend ${pid})`);
-    checks.push({ name: 'task killed mid-run (inside REINDEX CONCURRENTLY)', ok: pid !== undefined, detail: pid === undefined ? 'the child never reached REINDEX before the window ran out' : `backend ${pid}` });
+    checks.push({ name: 'task killed mid-run (inside REINDEX CONCURRENTLY)', ok: pid !== undefined, detail:
+        pid !== undefined
+          ? `backend ${pid}`
+          : exitCode !== undefined
+            ? `the child exited (code ${exitCode}) before REINDEX: ${stderr.trim()}`
+            : `the child never reached REINDEX before the window ran out ${stderr.trim()}`,
+    });
     if (pid !== undefined) {
       const { rows } = await admin.query<{ terminated: boolean }>('SELECT pg_terminate_backend($1, 5000) AS terminated', [pid]);
       checks.push({ name: "its backend terminated", ok: rows[0].terminated === true, detail: `pg_terminate_backend(${pid}) = ${rows[0].terminated}` });
@@ -166,6 +182,7 @@ async function taskKilled(ctx: FaultContext, _w: FaultWindow, checks: FaultCheck
     checks.push({ name: 'no INVALID index left', ok: still[0].n === 0, detail: `${still[0].n} INVALID (${invalid.length} right after the kill)` });
     return cleared;
   } finally {
+    ctx.maintenance.resume('reindex');
     child?.kill('SIGKILL');
     await holder.query('ROLLBACK').catch(() => undefined);
     await Promise.all([holder.end().catch(() => undefined), admin.end().catch(() => undefined)]);

@@ -57,6 +57,7 @@ export function soakMarkdown(result: SoakResult, svgName: string): string {
   else {
     lines.push('| window | kind | retried | surfaced |', '|---|---|---|---|');
     for (const [phase, kinds] of phases) for (const [kind, c] of Object.entries(kinds)) lines.push(`| ${phase} | ${kind} | ${c!.retried} | ${c!.surfaced} |`);
+    lines.push('', 'Examples:', '', ...a.errors.examples.map((e) => `- ${e.phase} ${e.kind} (${e.op}): ${e.message.replace(/\n/g, ' ')}`));
   }
   lines.push('', '## Faults', '', '| fault | planned window | ran | check | met | detail |', '|---|---|---|---|---|---|');
   const span = (from?: number, to?: number) => (from === undefined || to === undefined ? 'n/a' : `${n(from / 1000)}-${n(to / 1000)} s`);
