@@ -192,10 +192,6 @@ export class AppDatabase {
     return this.readerLagMs;
   }
 
-  /** Waits for a lag measurement in flight, if any (tests, orderly shutdown). */
-  async settled(): Promise<void> {
-    await this.lagProbe;
-  }
 
   routingStats(): RoutingStats {
     return { ...this.stats };
