@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { SoakAnalysis } from './analysis';
 import { p99TimelineChart } from './chart';
 import type { FaultOutcome } from './faults';
-import type { SoakPlan } from './plan';
+import { phaseAt, SoakPlan } from './plan';
 import type { FaultEvent, RoutingSample, TaskRun } from './recorder';
 
 export interface SoakResult {
@@ -68,6 +68,12 @@ export function soakMarkdown(result: SoakResult, svgName: string): string {
   lines.push('', '## Tasks', '', '| task | succeeded | skipped | failed | lock timeouts |', '|---|---|---|---|---|');
   for (const t of a.tasks) lines.push(`| ${t.task} | ${t.succeeded} | ${t.skipped} | ${t.failed} | ${t.lockTimeouts} |`);
   lines.push(`| all | ${a.taskTotals.succeeded} | ${a.taskTotals.skipped} | ${a.taskTotals.failed} | |`, '');
+  const failedIn = new Map<string, number>();
+  for (const run of result.taskRuns.filter((r) => r.status === 'failed')) {
+    const phase = phaseAt(result.plan, run.startedAt);
+    failedIn.set(phase, (failedIn.get(phase) ?? 0) + 1);
+  }
+  lines.push(`Failed runs by window: ${failedIn.size ? [...failedIn].map(([phase, count]) => `${phase} ${count}`).join(', ') : 'none'}.`, '');
   lines.push('## Rows', '', `Mentions ${a.rows.mentionsWritten} written, ${a.rows.mentionsMissing} missing; posts ${a.rows.postsWritten} written, ${a.rows.postsMissing} missing, ${a.rows.postsNotPublished} not published after the drain (${a.rows.drainedAtEnd} drained at the end); inbox updates ${a.rows.inboxUpdates}, ${a.rows.inboxLost} lost; on the replica ${a.rows.missingOnReplica} missing.`, '');
   lines.push('## Timeline', '', ...result.events.map((e) => `- ${n(e.t / 1000)} s (${e.fault}): ${e.message}`), '');
   return `${lines.join('\n')}\n`;
