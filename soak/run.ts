@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { migrate } from '../lambdas/migrate/migrator';
 import { seedDemo } from '../local/demo-seed';
 import { startReplicatedCluster } from '../local/replica';
-import { loadConfig } from '../platform-db/config';
+import { loadPlatformDbConfig } from '../platform-db/config';
 import type { Logger } from '../platform-db/logger';
 import { createPool } from '../platform-db/pools';
 import { analyse } from './analysis';
@@ -83,7 +83,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     })();
     await cluster.waitForCatchUp(60_000);
 
-    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: primaryUrl, DATABASE_READ_REPLICA_URL: replicaUrl, DATABASE_APPLICATION_NAME: 'soak-app', ...SOAK_APP_SETTINGS });
+    const config = loadPlatformDbConfig({ NODE_ENV: 'test', DATABASE_URL: primaryUrl, DATABASE_READ_REPLICA_URL: replicaUrl, DATABASE_APPLICATION_NAME: 'soak-app', ...SOAK_APP_SETTINGS });
     const recorder = new Recorder();
     const routingLog: { t: number; message: string }[] = [];
     const logger: Logger = {
