@@ -59,6 +59,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const cluster = await startReplicatedCluster({ settings: { max_connections: 100, ...options.serverSettings } });
   try {
     const admin = new Client({ connectionString: cluster.primaryUrl() });
+    // A backend that goes away emits 'error' on an idle client; unhandled, it ends the process.
+    admin.on('error', () => undefined);
     await admin.connect();
     await admin.query(`CREATE DATABASE ${DATABASE}`);
     await admin.end();
@@ -68,6 +70,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await migrate({ databaseUrl: primaryUrl, log: () => undefined });
     progress('seeding');
     const seeder = new Client({ connectionString: primaryUrl });
+    seeder.on('error', () => undefined);
     await seeder.connect();
     const counts = await (async () => {
       try {

@@ -84,6 +84,10 @@ export async function migrate(options: MigrateOptions = {}): Promise<MigrateResu
   const started = Date.now();
 
   const client = new Client({ connectionString, application_name: 'dbops:migrate' });
+  // A terminated backend also emits 'error' on the client between statements; unhandled, that
+  // ends the process (the Lambda, the CLI, the soak) instead of failing the migration cleanly.
+  // The next statement on the dead connection reports the failure.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     await acquireLock(client, options.waitForLock ?? true, options.maxLockWaitMs ?? 15 * 60_000);
