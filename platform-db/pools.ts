@@ -192,7 +192,6 @@ export class AppDatabase {
     return this.readerLagMs;
   }
 
-
   routingStats(): RoutingStats {
     return { ...this.stats };
   }
