@@ -22,6 +22,7 @@ export const SOAK_PERIODS_S: Record<TaskName, number> = {
   'create-partitions': 10,
   'drop-old-partitions': 15,
   reindex: 12,
+  'release-stuck-claims': 5,
 };
 
 export interface MaintenanceOptions {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AppDatabase } from '../platform-db/pools';
-import { loadQueryFile } from '../sql/query-files';
+import { PublishingQueue, QueueQueryable } from '../platform-db/publishing-queue';
 import { WrittenIds } from './ids';
 import { classify, OpKind, Recorder } from './recorder';
 
@@ -47,18 +47,35 @@ const INGEST_SQL = `
 
 const INBOX_SQL = `UPDATE public.conversations SET subject = $2, last_message_at = now(), updated_at = now() WHERE id = $1`;
 
+/** A scheduled post with one target; the posts trigger of migration 080 enqueues it. */
 const POST_SQL = `
-  INSERT INTO public.posts (workspace_id, author_id, status, title, content, scheduled_at)
-  VALUES ($1::bigint, $1::bigint, 'SCHEDULED', $2::text, 'soak post', now() + $3::int * interval '1 millisecond')
-  RETURNING id`;
+  WITH p AS (
+    INSERT INTO public.posts (workspace_id, author_id, status, title, content, scheduled_at)
+    VALUES ($1::bigint, $1::bigint, 'SCHEDULED', $2::text, 'soak post', now() + $3::int * interval '1 millisecond')
+    RETURNING id, workspace_id)
+  INSERT INTO public.post_targets (post_id, social_account_id)
+  SELECT id, (workspace_id - 1) * 3 + 1 FROM p
+  RETURNING post_id AS id`;
 
-const COMPLETE_SQL = `
-  UPDATE public.posts SET status = 'PUBLISHED', published_at = now(), last_error = NULL
-   WHERE id = ANY($1::bigint[]) AND status = 'PUBLISHING' AND claimed_by = $2
-  RETURNING id`;
+/** The queue's worker API (platform-db/publishing-queue.ts) over the application's writer pool. */
+function queueOver(db: AppDatabase, workerId: string): PublishingQueue {
+  const writer: QueueQueryable = { query: (text, values) => db.session().write(text, values) as never };
+  return new PublishingQueue(writer, { workerId, leaseSeconds: 5 });
+}
 
-/** The queue's claim statement as the platform runs it (sql/queries/scheduled_post_claim.sql). */
-export const CLAIM_SQL = loadQueryFile('scheduled_post_claim').sql;
+/** Publishes every target of the claimed posts in one report; a post with none left is settled. Returns the posts now PUBLISHED. */
+async function publishAll(queue: PublishingQueue, posts: Awaited<ReturnType<PublishingQueue['claim']>>): Promise<number[]> {
+  const published: number[] = [];
+  const postOf = new Map<string, string>();
+  const reports = posts.flatMap((p) => p.targets.map((t) => (postOf.set(t.targetId, p.postId), { targetId: t.targetId, leaseToken: p.leaseToken, externalPostId: `soak-${t.targetId}` })));
+  if (reports.length) {
+    for (const r of await queue.report(reports)) if (r.result === 'post-published') published.push(Number(postOf.get(r.targetId)));
+  }
+  for (const p of posts.filter((x) => x.targets.length === 0)) {
+    if ((await queue.settle(p.postId, p.leaseToken)) === 'post-published') published.push(Number(p.postId));
+  }
+  return published;
+}
 
 export class Workload {
   private readonly run = randomBytes(3).toString('hex');
@@ -78,8 +95,11 @@ export class Workload {
     for (let i = 0; i < 2; i++) workers.push(this.loop(() => this.ingest(i)));
     workers.push(this.loop(() => this.inboxUpdate()));
     workers.push(this.loop(() => this.createPost()));
-    for (let i = 0; i < 2; i++) workers.push(this.loop(() => this.queueWorker(`soak-worker-${i}`)));
+    const queues = [0, 1].map((i) => queueOver(this.o.db, `soak-worker-${i}`));
+    for (const queue of queues) workers.push(this.loop(() => this.queueWorker(queue)));
     await Promise.all(workers);
+    // A stopping worker hands its leases back, those whose claim reply it never got included.
+    for (const queue of queues) await this.operation('queue-complete', () => queue.release());
   }
 
   private async loop(step: () => Promise<void>): Promise<void> {
@@ -158,30 +178,27 @@ export class Workload {
     if (seen && seen.rowCount !== 1) this.o.ids.readAfterWriteViolations += 1;
   }
 
-  private async queueWorker(workerId: string): Promise<void> {
-    const session = this.o.db.session();
-    const claimed = await this.operation('queue-claim', async () => (await session.write<{ id: string }>(CLAIM_SQL, [new Date(), 10, workerId])).rows.map((r) => Number(r.id)));
+  private async queueWorker(queue: PublishingQueue): Promise<void> {
+    const claimed = await this.operation('queue-claim', () => queue.claim(10));
     if (!claimed || claimed.length === 0) return;
     this.o.ids.claims += claimed.length;
-    const completed = await this.operation('queue-complete', async () => (await session.write<{ id: string }>(COMPLETE_SQL, [claimed, workerId])).rows.map((r) => Number(r.id)));
-    for (const id of completed ?? []) this.o.ids.published.add(id);
+    const published = await this.operation('queue-complete', () => publishAll(queue, claimed));
+    for (const id of published ?? []) this.o.ids.published.add(id);
   }
 }
 
 /**
- * After the workload: claims left PUBLISHING by a worker whose reply was lost (primary restart)
- * are released, and the queue is drained, so every post the workload scheduled must be PUBLISHED.
- * issue12's claim/complete/release API was not on main when this was written; this uses the
- * claim statement of sql/queries and plain status updates.
+ * After the workload (whose workers handed their leases back): the queue is drained with the same
+ * API, so every post the workload scheduled must end PUBLISHED.
  */
 export async function drainQueue(db: AppDatabase, maxRounds = 1000): Promise<number> {
-  await db.write(`UPDATE public.posts SET status = 'SCHEDULED', claimed_at = NULL, claimed_by = NULL WHERE status = 'PUBLISHING'`);
+  const queue = queueOver(db, 'soak-drain');
   let drained = 0;
   for (let round = 0; round < maxRounds; round++) {
-    const { rows } = await db.write<{ id: string }>(CLAIM_SQL, [new Date(Date.now() + 60_000), 500, 'soak-drain']);
-    if (rows.length === 0) break;
-    await db.write(COMPLETE_SQL, [rows.map((r) => Number(r.id)), 'soak-drain']);
-    drained += rows.length;
+    const posts = await queue.claim(500, new Date(Date.now() + 60_000));
+    if (posts.length === 0) break;
+    await publishAll(queue, posts);
+    drained += posts.length;
   }
   return drained;
 }
