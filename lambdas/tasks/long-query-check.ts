@@ -14,6 +14,9 @@ const CANCEL_SQL = `
   SELECT pg_cancel_backend(pid) AS cancelled
     FROM pg_stat_activity
    WHERE pid = $1
+     -- Counting covers the whole server; cancelling stays inside the database this task maintains,
+     -- so a hard limit set for the platform never stops another tenant database's work.
+     AND datname = current_database()
      AND state = 'active'
      AND query_start = $2::timestamptz
      AND application_name NOT LIKE 'dbops:%'

@@ -105,6 +105,9 @@ describe('application role platform_app', () => {
     ['truncate a table', `TRUNCATE public.posts`],
     ['add a trigger', `CREATE TRIGGER t BEFORE INSERT ON public.posts FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at()`],
     ['refresh a view', `REFRESH MATERIALIZED VIEW public.mv_daily_post_metrics`],
+    // 092: the analytics relations are tables since 070, kept only by the refresh machinery.
+    ['write an analytics relation', `DELETE FROM public.mv_daily_post_metrics`],
+    ['forge a top-post total', `INSERT INTO public.analytics_post_engagement SELECT * FROM public.analytics_post_engagement LIMIT 1`],
   ])('cannot %s', async (_what, sql) => {
     const error = await app.query(sql).then(() => undefined, (e: Error & { code?: string }) => e);
     expect(error?.code).toBe('42501'); // insufficient_privilege, "permission denied" and "must be owner" alike

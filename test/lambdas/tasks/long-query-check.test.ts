@@ -13,8 +13,8 @@ describe('long-query-check', () => {
   });
   afterAll(() => db.drop());
 
-  async function sleeper(seconds: number, tag: string): Promise<{ client: Client; done: Promise<unknown>; pid: number }> {
-    const client = new Client({ connectionString: db.url, application_name: tag });
+  async function sleeper(seconds: number, tag: string, url = db.url): Promise<{ client: Client; done: Promise<unknown>; pid: number }> {
+    const client = new Client({ connectionString: url, application_name: tag });
     client.on('error', () => undefined);
     await client.connect();
     const [{ pid }] = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
@@ -93,6 +93,27 @@ describe('long-query-check', () => {
       expect(h.sink.values('CancelledQueryCount').at(-1)).toBeGreaterThanOrEqual(1);
     } finally {
       await client.end();
+    }
+  });
+
+  it('counts a long query of another database on the server but cancels only in its own', async () => {
+    const other = await createTestDatabase();
+    const { client, done, pid } = await sleeper(60, 'sleeper-other-db', other.url);
+    try {
+      await waitFor(
+        async () => ((await db.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND now() - query_start > interval '2 seconds'`, [pid])).length ? true : undefined),
+        'the other database\'s sleeper to pass 2 s',
+      );
+      const result = await h.run({ task: 'long-query-check', thresholdSeconds: 1, cancelAboveSeconds: 1 });
+      expect((result.summary.queries as { pid: number }[]).map((q) => q.pid)).toContain(pid);
+      expect(result.summary.cancelled).not.toContain(pid);
+      const [still] = await db.query<{ state: string }>(`SELECT state FROM pg_stat_activity WHERE pid = $1`, [pid]);
+      expect(still.state).toBe('active');
+    } finally {
+      await other.query('SELECT pg_cancel_backend($1)', [pid]);
+      await done;
+      await client.end();
+      await other.drop();
     }
   });
 
