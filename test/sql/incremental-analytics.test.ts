@@ -390,6 +390,9 @@ describe('incremental analytics: capture', () => {
   it('captures writes of a role that may change platform rows but has no right on dbops (capture runs as its definer)', async () => {
     const role = `analytics_app_${process.pid}`;
     await db.query(`CREATE ROLE ${role} NOLOGIN`);
+    // The emulated Aurora master holds ADMIN OPTION on a role it created, not membership: it grants
+    // itself SET (no INHERIT, so its own rights don't leak into the test) to act as that role.
+    await db.query(`GRANT ${role} TO CURRENT_USER WITH INHERIT FALSE, SET TRUE`);
     try {
       await db.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
       await db.query(`GRANT SELECT, INSERT ON public.listening_mentions, public.listening_queries TO ${role}`);
@@ -410,7 +413,10 @@ describe('incremental analytics: capture', () => {
       await refreshAnalytics(db, { now: new Date(T0) });
       expect(await mismatches(db, T0)).toEqual([]);
     } finally {
-      await db.query(`DROP OWNED BY ${role}`);
+      // As the emulated Aurora master (CREATEROLE, not a member of the role) DROP OWNED is refused;
+      // the role owns nothing, so revoking what it was granted is enough.
+      await db.query(`REVOKE ALL ON public.listening_mentions, public.listening_queries FROM ${role}`);
+      await db.query(`REVOKE USAGE ON SCHEMA public FROM ${role}`);
       await db.query(`DROP ROLE ${role}`);
     }
   });
