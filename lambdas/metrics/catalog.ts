@@ -22,7 +22,7 @@ import { unusedIndexesCheck } from '../checks/unused-indexes';
 export const METRIC_NAMESPACE = 'AuroraDbops';
 
 export type MetricUnit = 'Percent' | 'Count' | 'Seconds' | 'Milliseconds' | 'Bytes';
-export type DimensionName = 'Environment' | 'Task' | 'Table' | 'View' | 'Pool' | 'Query';
+export type DimensionName = 'Environment' | 'Task' | 'Table' | 'View' | 'Pool' | 'Query' | 'DBInstanceIdentifier';
 
 export interface MetricDefinition {
   readonly name: string;
@@ -37,6 +37,8 @@ function metric(name: string, unit: MetricUnit, dimensions: readonly DimensionNa
 }
 
 const ENV = ['Environment'] as const;
+/** Per-server figures (every Aurora instance is its own server), next to the cluster-wide series of the same name. */
+const INSTANCE = ['Environment', 'DBInstanceIdentifier'] as const;
 
 export const METRICS = {
   // health-check
@@ -63,9 +65,15 @@ export const METRICS = {
   replicaLag: metric('ReplicaLagMaximum', 'Milliseconds', ENV, 'Largest replica lag: aurora_replica_status() on Aurora, pg_stat_replication or the replay timestamp on PostgreSQL'),
   transactionIdAge: metric('TransactionIdAge', 'Count', ENV, 'age(datfrozenxid) of the oldest database'),
   slowestStatementMean: metric('SlowestStatementMeanTime', 'Milliseconds', ENV, 'Highest mean execution time in pg_stat_statements'),
+  connectionUtilizationByInstance: metric('ConnectionUtilization', 'Percent', INSTANCE, 'Backends in use as a share of max_connections, one instance'),
+  cacheHitRatioByInstance: metric('CacheHitRatio', 'Percent', INSTANCE, 'Heap blocks served from cache, one instance'),
+  unusedIndexCountByInstance: metric('UnusedIndexCount', 'Count', INSTANCE, 'Indexes with no scans on this instance (the cluster-wide count needs no scans on any)'),
+  slowestStatementMeanByInstance: metric('SlowestStatementMeanTime', 'Milliseconds', INSTANCE, 'Highest mean execution time in pg_stat_statements, one instance'),
   // long-query-check
   longRunningQueries: metric('LongRunningQueryCount', 'Count', ENV, 'Active queries older than the long-query threshold'),
   longestQueryDuration: metric('LongestQueryDuration', 'Seconds', ENV, 'Age of the oldest active query'),
+  longRunningQueriesByInstance: metric('LongRunningQueryCount', 'Count', INSTANCE, 'Active queries older than the threshold on one instance'),
+  longestQueryDurationByInstance: metric('LongestQueryDuration', 'Seconds', INSTANCE, 'Age of the oldest active query on one instance'),
   cancelledQueries: metric('CancelledQueryCount', 'Count', ENV, 'Queries cancelled above the hard limit'),
   // release-stuck-claims (the publishing queue, every minute)
   stuckClaims: metric('StuckClaims', 'Count', ENV, 'Publishing leases found expired this run (requeued or abandoned): posts a worker left behind'),

@@ -21,11 +21,20 @@ export const MAX_ABS_VALUE = 2 ** 360;
 export const MAX_DIMENSIONS = 30;
 export const MAX_DIMENSION_VALUE_LENGTH = 1024;
 
-const BY_NAME = new Map<string, MetricDefinition>(Object.values(METRICS).map((m) => [m.name, m]));
+/** A name may be catalogued more than once: a cluster-wide series and its per-instance series (DBInstanceIdentifier). */
+const BY_NAME = new Map<string, MetricDefinition[]>();
+for (const m of Object.values(METRICS) as MetricDefinition[]) BY_NAME.set(m.name, [...(BY_NAME.get(m.name) ?? []), m]);
+
+function definitionFor(d: MetricDatum): MetricDefinition | undefined {
+  const candidates = BY_NAME.get(d.metric.name);
+  if (!candidates) return undefined;
+  const given = Object.keys(d.dimensions).sort().join(',');
+  return candidates.find((m) => [...m.dimensions].sort().join(',') === given) ?? candidates[0];
+}
 
 /** Why a datum would be rejected (by the catalog or by CloudWatch), or undefined when it is fine. */
 export function datumProblem(d: MetricDatum): string | undefined {
-  const known = BY_NAME.get(d.metric.name);
+  const known = definitionFor(d);
   if (!known) return `metric ${d.metric.name} is not in the catalog`;
   if (known.unit !== d.metric.unit) return `metric ${d.metric.name} has unit ${d.metric.unit}, catalog says ${known.unit}`;
   if (typeof d.value !== 'number' || !Number.isFinite(d.value)) return `metric ${d.metric.name}: value ${d.value} is not a finite number`;

@@ -1,5 +1,6 @@
 import type { Driver } from '../db/env-config';
 import { Row, Session } from '../db/executor';
+import type { Instance } from '../db/instances';
 import { DEFAULT_LOCK_RETRY, LockRetryOptions, withLockRetries } from '../db/lock-retry';
 import { TimeBudget } from './budget';
 import { MaintenanceStatement, TaskContext, TaskDefinition } from './types';
@@ -12,6 +13,7 @@ export interface ContextSettings {
   lockRetry?: Partial<LockRetryOptions>;
   budget: TimeBudget;
   dryRun: boolean;
+  instances?: readonly Instance[];
   log: (message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -36,6 +38,7 @@ export function createTaskContext(task: TaskDefinition, session: Session, settin
     log,
     read,
     reader: { query: read },
+    instances: settings.instances ?? [],
     maintain<R extends Row = Row>(text: string, params: readonly unknown[], statement: MaintenanceStatement) {
       const statementTimeoutMs =
         statement.statementTimeoutMs === 0 ? 0 : settings.budget.statementTimeout(statement.statementTimeoutMs ?? task.statementTimeoutMs);

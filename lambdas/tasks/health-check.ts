@@ -1,4 +1,5 @@
-import { DEFAULT_HEALTH_OPTIONS, collectHealth, healthMetrics, healthSummary } from '../checks/health';
+import { DEFAULT_HEALTH_OPTIONS, collectHealth, healthMetrics, healthSummary, toData } from '../checks/health';
+import { InstanceHealth, instanceHealth, mergeInstances } from '../checks/per-instance';
 import { defineTask } from './types';
 
 export const healthCheck = defineTask({
@@ -11,6 +12,14 @@ export const healthCheck = defineTask({
   },
   async run(ctx, options) {
     const report = await collectHealth(ctx.reader, options);
-    return { summary: healthSummary(report), metrics: healthMetrics(report) };
+    // One instance after another: a health check should cost the cluster next to nothing.
+    const per: InstanceHealth[] = [];
+    for (const instance of ctx.instances) per.push(await instanceHealth(instance));
+    const byInstance = mergeInstances(report, per, options.longQuerySeconds);
+    const instances = per.map((p) => ({ id: p.id, unusedIndexCount: p.unusedIndexes.length, connectionUtilizationPercent: p.connections.percent }));
+    return {
+      summary: { ...healthSummary(report), ...(per.length > 0 ? { instances } : {}) },
+      metrics: [...healthMetrics(report), ...toData(byInstance)],
+    };
   },
 });

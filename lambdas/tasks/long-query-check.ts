@@ -1,6 +1,6 @@
 import { DEFAULT_HEALTH_OPTIONS } from '../checks/health';
-import { longQueries } from '../checks/long-queries';
-import { datum } from '../metrics/datum';
+import { LongQuery, longQueries } from '../checks/long-queries';
+import { MetricDatum, datum } from '../metrics/datum';
 import { defineTask } from './types';
 
 /**
@@ -38,37 +38,50 @@ export const longQueryCheck = defineTask({
   },
   async run(ctx, options) {
     const threshold = options.thresholdSeconds;
-    const active = await longQueries(ctx.reader, 0);
-    const long = active.filter((q) => q.durationSeconds > threshold);
-    for (const q of long) {
-      ctx.log('long-running query', { pid: q.pid, durationSeconds: Number(q.durationSeconds.toFixed(1)), user: q.user, state: q.state, query: q.query });
-    }
+    // Every instance is its own server with its own pg_stat_activity: a reader's long query is seen only there.
+    const servers = ctx.instances.length > 0 ? ctx.instances : [{ id: undefined, reader: ctx.reader }];
+    const isOurs = (q: { applicationName: string }) => q.applicationName.startsWith('dbops:');
+    const limit = options.cancelAboveSeconds;
+    const long: (LongQuery & { instance?: string })[] = [];
     const cancelled: number[] = [];
     const wouldCancel: number[] = [];
-    const limit = options.cancelAboveSeconds;
-    if (limit !== undefined) {
-      const over = long.filter((q) => q.durationSeconds > limit && q.state === 'active' && !q.applicationName.startsWith('dbops:'));
+    let longest = 0;
+    const byInstance: MetricDatum[] = [];
+    for (const server of servers) {
+      const active = await longQueries(server.reader, 0);
+      const here = active.filter((q) => q.durationSeconds > threshold).map((q) => ({ ...q, ...(server.id ? { instance: server.id } : {}) }));
+      for (const q of here) {
+        ctx.log('long-running query', { pid: q.pid, ...(server.id ? { instance: server.id } : {}), durationSeconds: Number(q.durationSeconds.toFixed(1)), user: q.user, state: q.state, query: q.query });
+      }
+      long.push(...here);
+      const longestHere = active.filter((q) => !isOurs(q)).reduce((max, q) => Math.max(max, q.durationSeconds), 0);
+      longest = Math.max(longest, longestHere);
+      if (server.id) {
+        const dims = { DBInstanceIdentifier: server.id };
+        byInstance.push(datum('longRunningQueriesByInstance', here.filter((q) => !isOurs(q)).length, dims), datum('longestQueryDurationByInstance', longestHere, dims));
+      }
+      if (limit === undefined) continue;
+      const over = here.filter((q) => q.durationSeconds > limit && q.state === 'active' && !isOurs(q));
       for (const q of over) {
         if (ctx.dryRun) {
           wouldCancel.push(q.pid);
           continue;
         }
-        const [row] = await ctx.read<{ cancelled: boolean }>(CANCEL_SQL, [q.pid, q.queryStart]);
+        // On the server that runs it: a pid means nothing on another instance.
+        const [row] = await server.reader.query<{ cancelled: boolean }>(CANCEL_SQL, [q.pid, q.queryStart]);
         if (row?.cancelled) cancelled.push(q.pid);
       }
     }
     // A monthly REINDEX CONCURRENTLY or an hourly refresh outlasting 30 s is expected, not an
     // incident: our own dbops: sessions are listed but kept out of the alarmed metrics.
-    const isOurs = (q: { applicationName: string }) => q.applicationName.startsWith('dbops:');
     const application = long.filter((q) => !isOurs(q));
-    const longest = active.filter((q) => !isOurs(q)).reduce((max, q) => Math.max(max, q.durationSeconds), 0);
     return {
       summary: {
         thresholdSeconds: threshold,
         longRunningQueries: application.length,
         maintenanceQueries: long.length - application.length,
         longestQuerySeconds: Number(longest.toFixed(3)),
-        queries: long.map((q) => ({ pid: q.pid, durationSeconds: Number(q.durationSeconds.toFixed(1)), user: q.user, state: q.state, query: q.query, maintenance: isOurs(q) })),
+        queries: long.map((q) => ({ pid: q.pid, ...(q.instance ? { instance: q.instance } : {}), durationSeconds: Number(q.durationSeconds.toFixed(1)), user: q.user, state: q.state, query: q.query, maintenance: isOurs(q) })),
         cancelAboveSeconds: limit ?? 'off',
         cancelled,
         ...(ctx.dryRun ? { wouldCancel } : {}),
@@ -77,6 +90,7 @@ export const longQueryCheck = defineTask({
         datum('longRunningQueries', application.length),
         datum('longestQueryDuration', longest),
         datum('cancelledQueries', cancelled.length),
+        ...byInstance,
       ],
     };
   },

@@ -1,5 +1,6 @@
 import { withTaskLock } from '../db/advisory-lock';
 import { Executor, OverlapError, UnsupportedByDriverError } from '../db/executor';
+import type { Instance } from '../db/instances';
 import type { LockRetryOptions } from '../db/lock-retry';
 import { MetricDatum, datum, withEnvironment } from '../metrics/datum';
 import { MetricSink, PublishReport } from '../metrics/sink';
@@ -30,6 +31,8 @@ export interface RunnerDeps {
   lambdaRemainingMs?: number;
   lockRetry?: Partial<LockRetryOptions>;
   log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** The cluster's instances for the per-server checks (lambdas/db/instances.ts); none: the session's server only. */
+  instances?: readonly Instance[];
   /** Clock of the time budget (tests drive it). */
   clock?: () => number;
 }
@@ -100,6 +103,7 @@ export async function runTask(event: unknown, deps: RunnerDeps): Promise<TaskRes
             lockRetry: deps.lockRetry,
             budget,
             dryRun,
+            instances: deps.instances,
             log,
           });
           progress = ctx.progress;

@@ -21,6 +21,8 @@ export interface MaintenanceStatement {
   statementTimeoutMs?: number;
 }
 
+import type { Instance } from '../db/instances';
+
 export interface TaskContext {
   readonly task: TaskName;
   readonly session: Session;
@@ -39,6 +41,11 @@ export interface TaskContext {
   read<R extends Row = Row>(text: string, params?: readonly unknown[]): Promise<R[]>;
   /** read() as a Queryable, for the health checks. */
   readonly reader: Queryable;
+  /**
+   * Every instance of the cluster (writer and readers) when discovery is configured; the per-server
+   * checks run on each. Empty: they run on the session's server only.
+   */
+  readonly instances: readonly Instance[];
   /** DDL and maintenance: short lock_timeout, retried with backoff, never queued behind a lock. */
   maintain<R extends Row = Row>(text: string, params: readonly unknown[], statement: MaintenanceStatement): Promise<R[]>;
 }
