@@ -23,7 +23,15 @@ export interface DbopsConfig {
   lockTimeoutMs: number;
   /** Caps an invocation's time budget; the Lambda's remaining time caps it as well. */
   timeBudgetMs?: number;
+  /** Where the per-server checks find every instance (lambdas/db/instances.ts); unset: the session's server only. */
+  instances?: InstanceDiscovery;
 }
+
+export type InstanceDiscovery =
+  /** DB_CLUSTER_IDENTIFIER: the cluster's instances from the RDS API at run time. */
+  | { kind: 'aurora'; clusterIdentifier: string }
+  /** DBOPS_INSTANCE_URLS (local, tests): "id=postgres://...,id2=postgres://...". */
+  | { kind: 'urls'; raw: string };
 
 export class ConfigError extends Error {
   constructor(
@@ -112,6 +120,16 @@ function connection(env: Env, driver: Driver): ConnectionConfig {
   throw new ConfigError('DATABASE_URL', 'is not set, and neither DB_SECRET_ARN nor DB_IAM_AUTH=true names another way to connect');
 }
 
+function instanceDiscovery(env: Env): InstanceDiscovery | undefined {
+  const urls = text(env, 'DBOPS_INSTANCE_URLS');
+  if (urls !== undefined) return { kind: 'urls', raw: urls };
+  const cluster = text(env, 'DB_CLUSTER_IDENTIFIER');
+  if (cluster === undefined) return undefined;
+  // RDS: 1-63 letters, digits or hyphens, starting with a letter.
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,62}$/.test(cluster)) throw new ConfigError('DB_CLUSTER_IDENTIFIER', `is not a DB cluster identifier: "${cluster}"`);
+  return { kind: 'aurora', clusterIdentifier: cluster };
+}
+
 /** The maintenance runtime's settings (Lambda, CLI, demo); the application library's are platform-db's loadPlatformDbConfig. */
 export function loadRuntimeConfig(env: Env = process.env): DbopsConfig {
   const driverRaw = text(env, 'DBOPS_DRIVER') ?? 'pg';
@@ -131,5 +149,6 @@ export function loadRuntimeConfig(env: Env = process.env): DbopsConfig {
     retentionMonths: integer(env, 'PARTITION_RETENTION_MONTHS', 1, 1200),
     lockTimeoutMs: integer(env, 'DBOPS_LOCK_TIMEOUT_MS', 1, MAX_LOCK_TIMEOUT_MS) ?? DEFAULT_LOCK_TIMEOUT_MS,
     timeBudgetMs: integer(env, 'DBOPS_TIME_BUDGET_MS', 1000, 24 * 3600 * 1000),
+    instances: instanceDiscovery(env),
   };
 }

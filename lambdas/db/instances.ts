@@ -1,7 +1,7 @@
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { Pool } from 'pg';
 import { fromPg, Queryable } from '../checks/queryable';
-import { ConfigError, ConnectionConfig } from './env-config';
+import { ConfigError, ConnectionConfig, DbopsConfig } from './env-config';
 import { poolConfigFor, ConnectionDeps } from './pool-from-env';
 
 /**
@@ -87,4 +87,26 @@ export async function openAuroraInstances(
     endpoints.map(async (e) => ({ id: e.id, pool: new Pool({ ...(await poolConfigFor({ ...connection, host: e.host, port: e.port }, deps)), max: 1, application_name: 'dbops:instances' }) })),
   );
   return open(entries);
+}
+
+export interface InstanceDeps extends ConnectionDeps {
+  rds?: RDSClient;
+  warn?: (message: string) => void;
+}
+
+/**
+ * Opens every instance the configuration names, or undefined when none is configured. The Data API
+ * reaches the cluster's writer only, so with it the per-server checks stay on the writer (warned).
+ */
+export async function openInstances(config: DbopsConfig, deps: InstanceDeps = {}): Promise<InstanceSet | undefined> {
+  const discovery = config.instances;
+  if (discovery === undefined) return undefined;
+  if (discovery.kind === 'urls') return openInstanceUrls(parseInstanceUrls(discovery.raw));
+  const connection = config.connection;
+  if (connection.kind === 'data-api' || connection.kind === 'url') {
+    deps.warn?.(`DB_CLUSTER_IDENTIFIER is set but the ${connection.kind === 'data-api' ? 'Data API' : 'DATABASE_URL'} connection cannot reach single instances: per-server checks see the writer only`);
+    return undefined;
+  }
+  const endpoints = await discoverAuroraInstances(deps.rds ?? new RDSClient({}), discovery.clusterIdentifier);
+  return openAuroraInstances(connection, endpoints, deps);
 }

@@ -1,11 +1,12 @@
 import { ConfigError, DbopsConfig, loadRuntimeConfig } from '../db/env-config';
 import type { Executor } from '../db/executor';
+import { InstanceDeps, InstanceSet, openInstances } from '../db/instances';
 import { ConnectionDeps, createExecutor } from '../db/pool-from-env';
 import { CloudWatchSink } from '../metrics/cloudwatch-sink';
 import { datum } from '../metrics/datum';
 import type { MetricSink } from '../metrics/sink';
 import { ValidationError } from '../tasks/options';
-import { isTaskName } from '../tasks/registry';
+import { TASKS, isTaskName } from '../tasks/registry';
 import { parseTaskRequest, publish, runTask } from '../tasks/runner';
 import type { TaskResult } from '../tasks/types';
 
@@ -42,7 +43,10 @@ export interface HandlerDeps {
   createExecutor?: (config: DbopsConfig) => Promise<Executor>;
   createSink?: (config: DbopsConfig) => MetricSink;
   connection?: ConnectionDeps;
+  openInstances?: (config: DbopsConfig, deps: InstanceDeps) => Promise<InstanceSet | undefined>;
 }
+
+const warn = (message: string) => console.log(JSON.stringify({ level: 'warn', message }));
 
 export function createHandler(deps: HandlerDeps = {}) {
   // Reused across warm invocations: one pool (or Data API client) per container.
@@ -73,13 +77,20 @@ export function createHandler(deps: HandlerDeps = {}) {
     const named = typeof event === 'object' && event !== null ? (event as { task?: unknown }).task : undefined;
     const task = isTaskName(named) ? named : 'invalid-event';
     try {
-      parseTaskRequest(event);
-      result = await runTask(event, {
-        executor: await executorFor(config),
-        sink: sinkFor(config),
-        settings: config,
-        lambdaRemainingMs: context?.getRemainingTimeInMillis(),
-      });
+      const request = parseTaskRequest(event);
+      // Opened per invocation: readers come and go with auto scaling.
+      const instances = TASKS[request.task].perInstance ? await (deps.openInstances ?? openInstances)(config, { ...deps.connection, warn }) : undefined;
+      try {
+        result = await runTask(event, {
+          executor: await executorFor(config),
+          sink: sinkFor(config),
+          settings: config,
+          lambdaRemainingMs: context?.getRemainingTimeInMillis(),
+          instances: instances?.instances,
+        });
+      } finally {
+        await instances?.close();
+      }
     } catch (error) {
       if (error instanceof ValidationError) {
         // The event itself is wrong (bad option, a named object missing or unmanaged): retrying it

@@ -5,6 +5,7 @@ import { defineTask } from './types';
 export const healthCheck = defineTask({
   name: 'health-check',
   description: 'Publish the health metrics: connections, cache hit, dead tuples, bloat, indexes, MV staleness, partitions, replica lag, xid age',
+  perInstance: true,
   statementTimeoutMs: 30_000,
   options: {
     deadTupleMinRows: { type: 'integer', min: 0, max: 1e12, default: DEFAULT_HEALTH_OPTIONS.deadTupleMinRows, description: 'Ignore tables with fewer live+dead rows' },

@@ -25,6 +25,7 @@ const CANCEL_SQL = `
 export const longQueryCheck = defineTask({
   name: 'long-query-check',
   description: 'Count and log active queries older than a threshold; optionally cancel those above a hard limit',
+  perInstance: true,
   statementTimeoutMs: 15_000,
   options: {
     // The deployed schedule passes the alarm's threshold (lib/constructs/maintenance-functions.ts); CLI and demo runs take health-check's.

@@ -63,6 +63,8 @@ export interface TaskOutcome {
 export interface TaskDefinition<S extends OptionSchema = OptionSchema> {
   readonly name: TaskName;
   readonly description: string;
+  /** Runs per-server checks: the entry points open every instance of the cluster for it. */
+  readonly perInstance?: boolean;
   /** Task-specific options; COMMON_OPTIONS are accepted by every task. */
   readonly options: S;
   /** Default statement_timeout of the task's statements. */
