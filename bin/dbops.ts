@@ -6,6 +6,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { loadRuntimeConfig, DbopsConfig } from '../lambdas/db/env-config';
 import { seedDemo, seedSteps } from '../local/demo-seed';
 import { createExecutor } from '../lambdas/db/pool-from-env';
+import { openInstances } from '../lambdas/db/instances';
 import { startEmbeddedServer } from '../local/embedded-server';
 import { collectHealth, healthRows } from '../lambdas/checks/health';
 import { CloudWatchSink } from '../lambdas/metrics/cloudwatch-sink';
@@ -62,9 +63,11 @@ async function runOne(task: TaskName, pairs: Record<string, string>, flags: { dr
   parseTaskRequest({ task, ...options });
   const config = configFor(flags.databaseUrl);
   const executor = await createExecutor(config);
+  const instances = TASKS[task].perInstance ? await openInstances(config, { warn: (m) => console.error(m) }) : undefined;
   try {
-    return await runTask({ task, ...options }, { executor, sink: sinkFor(flags.metrics, config), settings: config, log: quietLog });
+    return await runTask({ task, ...options }, { executor, sink: sinkFor(flags.metrics, config), settings: config, log: quietLog, instances: instances?.instances });
   } finally {
+    await instances?.close();
     await executor.close();
   }
 }
