@@ -1,9 +1,10 @@
 import { CfnOutput, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from './config/environments';
 import { TASK_NAMES } from '../lambdas/tasks/task-names';
 import { DatabaseAlarms } from './constructs/alarms';
-import { AuroraDatabase } from './constructs/database-cluster';
+import { AuroraDatabase, DATABASE_PORT } from './constructs/database-cluster';
 import { DatabaseProxy } from './constructs/database-proxy';
 import { DatabaseDashboard } from './constructs/dashboard';
 import { MaintenanceFunctions } from './constructs/maintenance-functions';
@@ -83,6 +84,8 @@ export class DbopsStack extends Stack {
       maintenanceSecret: this.database.maintenanceSecret,
     });
     this.proxy.allowFrom(this.maintenance.securityGroup, 'maintenance functions');
+    // The per-server checks reach each instance's own endpoint (lambdas/db/instances.ts).
+    if (config.database.driver === 'pg') cluster.connections.allowFrom(this.maintenance.securityGroup, ec2.Port.tcp(DATABASE_PORT), 'maintenance per-instance checks');
     for (const task of TASK_NAMES) {
       // No schedule fires before the schema the tasks work on exists.
       this.maintenance.tasks[task].rule.node.addDependency(this.migration.resource);

@@ -12,3 +12,11 @@ export const TASK_NAMES = [
 ] as const;
 
 export type TaskName = (typeof TASK_NAMES)[number];
+
+/**
+ * The tasks whose checks are per server (pg_stat_activity, pg_stat_statements, index and buffer
+ * statistics) and so run on every instance of the cluster. The CDK app gives these functions the
+ * RDS discovery permissions and the network path to each instance; the task definitions say the same
+ * with `perInstance` (test/lambdas/tasks/health-check-instances.test.ts keeps the two in step).
+ */
+export const PER_INSTANCE_TASKS: readonly TaskName[] = ['health-check', 'long-query-check'];

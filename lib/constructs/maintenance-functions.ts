@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -12,7 +12,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC_NAMESPACE } from '../../lambdas/metrics/catalog';
 import { EnvironmentConfig, taskTimeBudgetMs } from '../config/environments';
-import { TASK_NAMES, TaskName } from '../../lambdas/tasks/task-names';
+import { PER_INSTANCE_TASKS, TASK_NAMES, TaskName } from '../../lambdas/tasks/task-names';
 import { MAINTENANCE_DB_USER } from '../config/managed-objects';
 import { PROJECT_ROOT, bundlingOptions, functionDefaults, vpcNetworkInterfaceStatement } from './bundling';
 import { DATABASE_PORT } from './database-cluster';
@@ -103,6 +103,24 @@ export class MaintenanceFunctions extends Construct {
     if (driver === 'pg') {
       // IAM login through the proxy as the maintenance user, and no other user.
       proxy.grantConnect(this.role, MAINTENANCE_DB_USER);
+      // The per-server checks also log in to each instance's own endpoint (every Aurora reader is its
+      // own server): IAM login to the cluster as the same user, and the instances found at run time.
+      cluster.grantConnect(this.role, MAINTENANCE_DB_USER);
+      this.role.addToPolicy(
+        new iam.PolicyStatement({ sid: 'DescribeThisCluster', actions: ['rds:DescribeDBClusters'], resources: [cluster.clusterArn] }),
+      );
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'DescribeInstancesOfTheCluster',
+          actions: ['rds:DescribeDBInstances'],
+          // Auto-scaled readers get generated names (application-autoscaling-...), unknown at synth.
+          resources: [Stack.of(this).formatArn({ service: 'rds', resource: 'db', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        }),
+      );
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:db:*]',
+        reason: 'rds:DescribeDBInstances, read-only: the per-server checks find every instance of the cluster, auto-scaled readers included, whose names are generated at run time',
+      });
     } else {
       if (!props.maintenanceSecret) throw new Error('the data-api driver needs the maintenance user secret');
       props.maintenanceSecret.grantRead(this.role);
@@ -141,6 +159,8 @@ export class MaintenanceFunctions extends Construct {
         DBOPS_TIME_BUDGET_MS: String(taskTimeBudgetMs(settings)),
       };
       if (props.maintenanceSecret) environment.DB_SECRET_ARN = props.maintenanceSecret.secretArn;
+      // The Data API reaches the writer only (the handler would warn every run): pg only.
+      if (driver === 'pg' && PER_INSTANCE_TASKS.includes(task)) environment.DB_CLUSTER_IDENTIFIER = cluster.clusterIdentifier;
 
       const fn = new nodejs.NodejsFunction(this, constructId, {
         ...defaults,

@@ -4,7 +4,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { METRICS, METRIC_NAMESPACE } from '../../lambdas/metrics/catalog';
 import { environmentConfig, taskTimeBudgetMs } from '../../lib/config/environments';
-import { TASK_NAMES } from '../../lambdas/tasks/task-names';
+import { PER_INSTANCE_TASKS, TASK_NAMES } from '../../lambdas/tasks/task-names';
 import { MAINTENANCE_DB_USER, MANAGED_MATERIALIZED_VIEWS, MANAGED_PARTITIONED_TABLES } from '../../lib/config/managed-objects';
 import { migrationsHash } from '../../lib/constructs/schema-migration';
 import { Synthesized, alarmsByName, logicalId, resourcesOfType, synthesize } from './synth';
@@ -168,14 +168,16 @@ describe('prod: Aurora cluster', () => {
     template().hasResourceProperties('AWS::SecretsManager::Secret', { KmsKeyId: { 'Fn::GetAtt': [id(synth.stack.database.key), 'Arn'] } });
   });
 
-  it('admits only the proxy, the migration function and the rotation function to the cluster', () => {
+  it('admits only the proxy, the migration function, the rotation function and the per-instance checks to the cluster', () => {
     const clusterSg = id(synth.stack.database.securityGroup);
     const ingress = Object.values(resourcesOfType(template(), 'AWS::EC2::SecurityGroupIngress'))
       .map((r) => r.Properties!)
       .filter((p) => json(p.GroupId).includes(clusterSg));
     const sources = ingress.map((p) => json(p.SourceSecurityGroupId)).sort();
-    expect(sources).toHaveLength(3);
+    expect(sources).toHaveLength(4);
     expect(sources.some((s) => s.includes(id(synth.stack.proxy.securityGroup)))).toBe(true);
+    // health-check and long-query-check read each instance's own statistics (lambdas/db/instances.ts).
+    expect(ingress.find((p) => json(p.SourceSecurityGroupId).includes(id(synth.stack.maintenance.securityGroup)))).toMatchObject({ FromPort: 5432, ToPort: 5432 });
     expect(sources.some((s) => s.includes(id(synth.stack.migration.securityGroup)))).toBe(true);
     expect(sources.some((s) => s.includes('RotationSingleUserSecurityGroup'))).toBe(true);
     expect(sources.some((s) => s.includes(id(synth.stack.network.applicationSecurityGroup)))).toBe(false);
@@ -307,6 +309,8 @@ describe('prod: maintenance functions', () => {
       },
     });
     expect(resource.Properties.Environment.Variables.DB_SECRET_ARN).toBeUndefined(); // IAM auth: no secret in pg mode
+    // Only the per-server tasks discover the cluster's instances.
+    expect(resource.Properties.Environment.Variables.DB_CLUSTER_IDENTIFIER).toEqual(PER_INSTANCE_TASKS.includes(task) ? { Ref: id(synth.stack.database.cluster) } : undefined);
     expect(Number(resource.Properties.Environment.Variables.DBOPS_TIME_BUDGET_MS)).toBeLessThan(settings.timeout.toMilliseconds());
 
     template().hasResourceProperties('AWS::Logs::LogGroup', Match.objectLike({ RetentionInDays: 365 }));
@@ -329,7 +333,7 @@ describe('prod: maintenance functions', () => {
     });
   });
 
-  it('lets the functions out only to the proxy and to the VPC endpoints', () => {
+  it('lets the functions out only to the proxy, the cluster\'s instances and the VPC endpoints', () => {
     const sgId = id(synth.stack.maintenance.securityGroup);
     const group = template().toJSON().Resources[sgId].Properties;
     const inline = group.SecurityGroupEgress ?? [];
@@ -342,9 +346,10 @@ describe('prod: maintenance functions', () => {
       expect.arrayContaining([
         expect.objectContaining({ CidrIp: config.vpcCidr, FromPort: 443, ToPort: 443 }),
         expect.objectContaining({ DestinationSecurityGroupId: { 'Fn::GetAtt': [id(synth.stack.proxy.securityGroup), 'GroupId'] }, FromPort: 5432 }),
+        expect.objectContaining({ DestinationSecurityGroupId: { 'Fn::GetAtt': [id(synth.stack.database.securityGroup), 'GroupId'] }, FromPort: 5432, ToPort: 5432 }),
       ]),
     );
-    expect(egress).toHaveLength(2);
+    expect(egress).toHaveLength(3);
   });
 
   it('grants the shared role only what the tasks need', () => {
@@ -363,6 +368,14 @@ describe('prod: maintenance functions', () => {
     expect(connectArn).toContain(':dbuser:');
     expect(connectArn).toContain(`/${MAINTENANCE_DB_USER}`);
     expect(connectArn).toContain(id(synth.stack.proxy.proxy)); // the proxy's resource id, not a wildcard
+    // The per-instance checks log in to each instance endpoint: the cluster's resource id, same user.
+    expect(connectArn).toContain('ClusterResourceId');
+
+    // Instance discovery: read-only, the cluster by ARN, instances of this account and region.
+    expect(statements.find((s) => s.Action === 'rds:DescribeDBClusters')!.Resource).toEqual(expect.objectContaining({ 'Fn::Join': expect.anything() }));
+    expect(json(statements.find((s) => s.Action === 'rds:DescribeDBClusters')!.Resource)).toContain(id(synth.stack.database.cluster));
+    expect(json(statements.find((s) => s.Action === 'rds:DescribeDBInstances')!.Resource)).toMatch(/:rds:.*:db:\*/);
+    expect(actions.filter((a) => a.startsWith('rds:')).sort()).toEqual(['rds:DescribeDBClusters', 'rds:DescribeDBInstances']);
 
     // Writes to the eight task log groups, by ARN, and nowhere else.
     const logs = statements.filter((s) => [s.Action].flat().includes('logs:PutLogEvents'));

@@ -4,6 +4,8 @@ import type { Instance } from '../../../lambdas/db/instances';
 import { createTestDatabase, TestDatabase } from '../../support/database';
 import { ExtraServer, startExtraServer } from '../../support/extra-server';
 import { databaseUrl } from '../../support/urls';
+import { TASKS } from '../../../lambdas/tasks/registry';
+import { PER_INSTANCE_TASKS, TASK_NAMES } from '../../../lambdas/tasks/task-names';
 import { harness, TaskHarness, waitFor, withFlushedStats } from './helpers';
 
 /**
@@ -100,4 +102,11 @@ describe('per-server checks on every instance', () => {
       await sleeper.end();
     }
   }, 30_000);
+});
+
+describe('which tasks run per instance', () => {
+  it('is the same list for the task definitions and the CDK app (PER_INSTANCE_TASKS)', () => {
+    const flagged = TASK_NAMES.filter((task) => TASKS[task].perInstance);
+    expect(flagged).toEqual([...PER_INSTANCE_TASKS]);
+  });
 });
