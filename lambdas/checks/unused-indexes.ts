@@ -5,8 +5,9 @@ import { num, Queryable } from './queryable';
  * Indexes never scanned since statistics were reset. An index that enforces a constraint (primary
  * key, unique, exclusion, or any other pg_constraint.conindid) is never "unused": every write
  * consults it even with zero scans, and dropping it drops the guarantee. (The health count used to
- * include exclusion-constraint indexes; this is the one definition now.) On a replica setup,
- * check the readers too before dropping: their scans are not counted here.
+ * include exclusion-constraint indexes; this is the one definition now.) Scans are per
+ * server: the health-check task counts an index unused only when no instance of the cluster scanned
+ * it (lambdas/checks/per-instance.ts).
  */
 export const UNUSED_INDEXES_SQL = `
   SELECT s.schemaname AS schema, s.relname AS table_name, s.indexrelname AS index_name,
