@@ -28,6 +28,8 @@ for (const m of Object.values(METRICS) as MetricDefinition[]) BY_NAME.set(m.name
 function definitionFor(d: MetricDatum): MetricDefinition | undefined {
   const candidates = BY_NAME.get(d.metric.name);
   if (!candidates) return undefined;
+  // The datum's own definition when it is a catalogued one; else the one its dimensions fit.
+  if (candidates.includes(d.metric)) return d.metric;
   const given = Object.keys(d.dimensions).sort().join(',');
   return candidates.find((m) => [...m.dimensions].sort().join(',') === given) ?? candidates[0];
 }

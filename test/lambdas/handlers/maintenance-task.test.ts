@@ -77,6 +77,26 @@ describe('maintenance-task handler', () => {
     expect(JSON.parse(JSON.stringify(result)).task).toBe('health-check');
   });
 
+  it('opens the instances DBOPS_INSTANCE_URLS names for the per-server tasks only, and publishes each one', async () => {
+    const handler = make({ env: { ...env(), DBOPS_INSTANCE_URLS: `first=${db.url},second=${db.url}` } });
+    const result = (await handler({ task: 'long-query-check' }, lambdaContext)) as TaskResult;
+    expect(result.status).toBe('succeeded');
+    const perInstance = published().filter((d) => d.name === 'LongRunningQueryCount' && d.dims.DBInstanceIdentifier);
+    expect(perInstance.map((d) => d.dims)).toEqual([
+      { Environment: 'staging', DBInstanceIdentifier: 'first' },
+      { Environment: 'staging', DBInstanceIdentifier: 'second' },
+    ]);
+    // Closed after the run: no dbops:instances session is left on the server.
+    expect(await db.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbops:instances' AND datname = current_database()`)).toEqual([]);
+
+    cw.reset();
+    cw.on(PutMetricDataCommand).resolves({});
+    const bad = make({ env: { ...env(), DBOPS_INSTANCE_URLS: 'not-a-pair' } });
+    // Only the per-server tasks read the list, so a task that does not need it is not held up by it.
+    expect(((await bad({ task: 'release-stuck-claims' }, lambdaContext)) as TaskResult).status).toBe('succeeded');
+    await expect(bad({ task: 'health-check' }, lambdaContext)).rejects.toThrow(/DBOPS_INSTANCE_URLS entries must be id=postgres/);
+  });
+
   it('on failure publishes TaskFailure, then throws with the reason', async () => {
     // A managed view that cannot be refreshed concurrently (no unique index): a real failed run.
     await db.query(`CREATE MATERIALIZED VIEW public.mv_no_unique AS SELECT 1 AS x;

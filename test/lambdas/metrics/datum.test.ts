@@ -10,6 +10,12 @@ describe('metric data are checked against the catalog', () => {
     expect(datumProblem(env(datum('cacheHitRatio', 99)))).toBeUndefined();
   });
 
+  it('knows a name catalogued twice, cluster-wide and per instance, by its dimensions', () => {
+    expect(datumProblem(env(datum('unusedIndexCountByInstance', 3, { DBInstanceIdentifier: 'dbops-prod-reader-1' })))).toBeUndefined();
+    expect(datumProblem(env(datum('unusedIndexCount', 3)))).toBeUndefined();
+    expect(datumProblem(env(datum('unusedIndexCountByInstance', 3)))).toMatch(/UnusedIndexCount needs dimensions \[DBInstanceIdentifier, Environment\], got \[Environment\]/);
+  });
+
   it.each([
     ['a missing dimension', env(datum('deadTuplePercent', 1)), /needs dimensions \[Environment, Table\]/],
     ['an extra dimension', env(datum('cacheHitRatio', 1, { Table: 'x' })), /needs dimensions \[Environment\]/],
