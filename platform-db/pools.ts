@@ -275,13 +275,14 @@ export class AppDatabase {
     } catch (error) {
       throw saturated ? new ReaderBusyError(error as Error) : new ReaderConnectError(error as Error);
     }
+    const guard = guardCheckedOut(client);
     try {
       const result = await client.query<R>(text, values);
-      client.release();
+      guard.release();
       return result;
     } catch (error) {
       // A broken connection must not go back to the pool.
-      client.release(isConnectionError(error) ? (error as Error) : undefined);
+      guard.release(isConnectionError(error) ? (error as Error) : undefined);
       throw error;
     }
   }
@@ -299,6 +300,7 @@ export class AppDatabase {
   private async runTransaction<T>(work: (client: PoolClient) => Promise<T>, state: RouteState): Promise<T> {
     this.stats.writes += 1;
     const client = await this.writer.connect();
+    const guard = guardCheckedOut(client);
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
@@ -314,7 +316,7 @@ export class AppDatabase {
       throw error;
     } finally {
       state.lastWriteAt = this.now();
-      client.release(broken);
+      guard.release(broken);
     }
   }
 }
@@ -342,4 +344,24 @@ export function createPool(config: AppDatabaseConfig, options: CreatePoolOptions
   const writer = new Pool(poolOptions(config, 'writer'));
   const reader = config.readReplicaUrl ? new Pool(poolOptions(config, 'reader')) : undefined;
   return new AppDatabase(writer, reader, config, options);
+}
+
+/**
+ * pg-pool removes its error listener from a client while it is checked out, so a backend that is
+ * terminated between two statements of a transaction (a failover, a restart, pg_terminate_backend)
+ * would emit an unhandled 'error' and end the process. The guard listens while the client is out
+ * and, if that happened, releases it as broken so the pool drops it instead of reusing it.
+ */
+function guardCheckedOut(client: PoolClient): { release(error?: Error): void } {
+  let failed: Error | undefined;
+  const onError = (error: Error) => {
+    failed = error;
+  };
+  client.on('error', onError);
+  return {
+    release(error?: Error) {
+      client.removeListener('error', onError);
+      client.release(error ?? failed);
+    },
+  };
 }

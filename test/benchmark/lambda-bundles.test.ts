@@ -28,6 +28,8 @@ describe('Lambda bundles as synthesized', () => {
   it('leaves to the runtime only the SDK clients and the credential chain (never loaded in Lambda), nothing else', () => {
     expect(result.bundles[0].externalRequires).toEqual([
       '@aws-sdk/client-cloudwatch',
+      // Instance discovery for the per-server checks (DescribeDBClusters / DescribeDBInstances).
+      '@aws-sdk/client-rds',
       '@aws-sdk/client-rds-data',
       '@aws-sdk/client-secrets-manager',
       '@aws-sdk/credential-provider-node',

@@ -43,6 +43,20 @@ describe('pools and read routing', () => {
     expect(db.routingStats()).toEqual({ readsOnReader: 1, readsOnWriter: 1, writes: 2, fallbacks: 0, lagAvoided: 0 });
   });
 
+  it('survives a backend terminated between two statements of a transaction, and drops that connection', async () => {
+    const db = open(createPool(configFor(writer.url), { logger: captureLogger() }));
+    const failed = db.transaction(async (client) => {
+      const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      await writer.query('SELECT pg_terminate_backend($1)', [pid]);
+      // The FATAL arrives while no statement runs: pg emits 'error' on the checked-out client.
+      await sleep(300);
+      return client.query('SELECT 1');
+    });
+    await expect(failed).rejects.toThrow();
+    // The broken connection is not handed out again: the next transaction works.
+    expect(await db.transaction(async (client) => (await client.query<{ one: number }>('SELECT 1 AS one')).rows[0].one)).toBe(1);
+  });
+
   it('without a replica URL every read goes to the writer', async () => {
     const db = open(createPool(configFor(writer.url), { logger: captureLogger() }));
     expect(db.reader).toBeUndefined();
