@@ -95,7 +95,7 @@ describe('dbops CLI', () => {
     ['refresh-materialized-views', 'view=public.nope', /^dbops: task refresh-materialized-views: option view=public\.nope: no materialized view public\.nope exists/],
     ['create-partitions', 'table=public.posts', /option table=public\.posts: public\.posts is a table, not a partitioned table/],
   ])('%s --option %s is refused by name and exits 1, with nothing done', async (task, option, message) => {
-    const before = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbops:${task}'`);
+    const before = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbops:${task}' AND datname = current_database()`);
     const { code, err } = await cli('run', task, '--metrics', 'none', '--option', option, '--database-url', db.url);
     expect(code).toBe(1);
     expect(err.trim().split('\n')).toHaveLength(1);
