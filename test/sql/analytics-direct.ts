@@ -196,7 +196,7 @@ export async function directRows(db: TestDatabase, view: Relation, now?: Date): 
   return rowsOf(db, sql, [now ?? (await db.query<{ now: Date }>('SELECT now()'))[0].now]);
 }
 
-/** What the refresh task does, straight in SQL: optionally log every bucket, then drain the log in batches. */
+/** What the refresh task does, straight in SQL: optionally a full rebuild, then drain the log in batches. */
 export async function refreshAnalytics(
   db: Pick<TestDatabase, 'query'>,
   options: { full?: boolean; now?: Date; batch?: number; only?: readonly Relation[] } = {},
@@ -204,7 +204,11 @@ export async function refreshAnalytics(
   let buckets = 0;
   let rowsChanged = 0;
   for (const view of options.only ?? VIEWS) {
-    if (options.full) await db.query(`SELECT dbops.analytics_invalidate_all($1, $2)`, [view, options.now ?? null]);
+    if (options.full) {
+      const [r] = await db.query<{ buckets: string; rows_changed: string }>(`SELECT * FROM dbops.analytics_rebuild($1, $2)`, [view, options.now ?? null]);
+      buckets += Number(r.buckets);
+      rowsChanged += Number(r.rows_changed);
+    }
     for (;;) {
       const [r] = await db.query<{ buckets: number; rows_changed: string; more: boolean }>(
         `SELECT * FROM dbops.analytics_refresh_batch($1, $2, $3)`,
