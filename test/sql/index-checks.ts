@@ -20,9 +20,15 @@ export const OPTIMIZATION_FILES = readdirSync(MIGRATIONS_DIR)
 
 /**
  * Indexes a later migration dropped for good: 070 turned the views into tables and did not
- * rebuild this one, since the campaign list reads public.analytics_campaign_totals instead.
+ * rebuild the first, since the campaign list reads public.analytics_campaign_totals instead; 082
+ * dropped the posts-based claim's three (the queue lives in publish_queue since 080).
  */
-export const RETIRED_INDEXES = ['mv_daily_post_metrics_campaign_idx'];
+export const RETIRED_INDEXES = [
+  'mv_daily_post_metrics_campaign_idx',
+  'posts_scheduled_due_idx',
+  'posts_publishing_claimed_idx',
+  'posts_publishing_worker_idx',
+];
 
 export function indexNamesIn(file: string): string[] {
   const sql = readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8');

@@ -9,6 +9,7 @@ import {
   OPTIMIZATION_FILES,
   predicateProblems,
   prefixDuplicates,
+  RETIRED_INDEXES,
   uncommentedIndexes,
   unindexedForeignKeys,
 } from './index-checks';
@@ -42,6 +43,11 @@ describe('optimization indexes (030, 031, 045 and every later *_indexes.sql)', (
     expect(rows.filter((r) => (r.comment ?? '').length < 20).map((r) => r.name)).toEqual([]);
     // Every non-unique index in the schema, wherever it was made, says why it exists.
     expect(await uncommentedIndexes(db)).toEqual([]);
+  });
+
+  it('leave out the retired ones: a later migration dropped them for good', async () => {
+    const rows = await db.query<{ name: string }>(`SELECT n AS name FROM unnest($1::text[]) n WHERE to_regclass('public.' || n) IS NOT NULL`, [RETIRED_INDEXES]);
+    expect(rows).toEqual([]);
   });
 
   it('have no predicate or expression that reads the clock or calls anything not immutable', async () => {
