@@ -1,4 +1,8 @@
 import { Pool } from 'pg';
+import { PgExecutor } from '../../lambdas/db/pg-executor';
+import { MemorySink } from '../../lambdas/metrics/sink';
+import { runTask } from '../../lambdas/tasks/runner';
+import { PublishingQueue } from '../../platform-db/publishing-queue';
 import { QueryFile, loadQueryFiles } from '../../sql/query-files';
 import { TestDatabase, createTestDatabase } from '../support/database';
 
@@ -111,5 +115,55 @@ describe('application role platform_app', () => {
   ])('cannot %s', async (_what, sql) => {
     const error = await app.query(sql).then(() => undefined, (e: Error & { code?: string }) => e);
     expect(error?.code).toBe('42501'); // insufficient_privilege, "permission denied" and "must be owner" alike
+  });
+  // Last: it moves the five scheduled posts through the publishing queue (080, 081).
+  it('runs the publishing lifecycle through the library, and the queue task reads what it did as dbops_maintenance', async () => {
+    await db.query(`
+      INSERT INTO social_accounts (workspace_id, platform, external_account_id, handle)
+        SELECT 1, p::social_platform, 'acct-' || p, '@' || p FROM unnest(ARRAY['twitter', 'linkedin', 'facebook']) p;
+      INSERT INTO post_targets (post_id, social_account_id) SELECT p.id, a.id FROM posts p CROSS JOIN social_accounts a WHERE p.status = 'SCHEDULED';`);
+    const queue = new PublishingQueue(app, { workerId: 'app-1', maxAttempts: 3, baseDelaySeconds: 600, maxDelaySeconds: 1200 });
+
+    const [a, b] = await queue.claim(2);
+    const report = await queue.report([
+      ...a.targets.map((t) => ({ targetId: t.targetId, leaseToken: a.leaseToken, externalPostId: `ext-${t.targetId}` })),
+      { targetId: b.targets[0].targetId, leaseToken: b.leaseToken, error: 'HTTP 503', retryable: true },
+      ...b.targets.slice(1).map((t) => ({ targetId: t.targetId, leaseToken: b.leaseToken, externalPostId: `ext-${t.targetId}` })),
+    ]);
+    expect(report.map((r) => r.result)).toEqual(['post-published', 'post-published', 'post-published', 'retry-scheduled', 'retry-scheduled', 'retry-scheduled']);
+    const [c, d] = await queue.claim(2);
+    const single = [];
+    for (const t of c.targets) single.push(await queue.complete(t.targetId, c.leaseToken, `ext-${t.targetId}`));
+    for (const t of d.targets) single.push(await queue.fail(t.targetId, d.leaseToken, 'account suspended', { retryable: false }));
+    expect(single).toEqual(['recorded', 'recorded', 'post-published', 'recorded', 'recorded', 'post-failed']);
+    const [e] = await queue.claim(5);
+    expect(await queue.release()).toBe(1);
+    // A post with no target to publish is settled, not published.
+    await app.query(`INSERT INTO posts (workspace_id, author_id, content, status, scheduled_at) VALUES (1, 1, 'empty', 'SCHEDULED', now() - interval '1 minute')`);
+    const claimed = await queue.claim(5);
+    expect(claimed.map((p) => p.postId)).toContain(e.postId);
+    const empty = claimed.find((p) => p.targets.length === 0)!;
+    expect(await queue.settle(empty.postId, empty.leaseToken)).toBe('post-failed');
+    expect(await queue.release()).toBe(1);
+
+    const statuses = await db.query<{ id: string; status: string }>(`SELECT id::text, status::text FROM posts WHERE id = ANY ($1::bigint[]) ORDER BY id`, [
+      [a.postId, b.postId, c.postId, d.postId, e.postId, empty.postId],
+    ]);
+    expect(statuses.map((r) => r.status)).toEqual(['PUBLISHED', 'PUBLISHING', 'PUBLISHED', 'FAILED', 'SCHEDULED', 'FAILED']);
+    // The application has no way into the queue's health: that is the maintenance role's.
+    const refused = await app.query(`SELECT * FROM dbops.publish_queue_stats()`).then(() => undefined, (error: Error & { code?: string }) => error.code);
+    expect(refused).toBe('42501');
+
+    await db.query(`ALTER ROLE dbops_maintenance PASSWORD 'maintenance-test'`);
+    const url = new URL(db.url);
+    url.username = 'dbops_maintenance';
+    url.password = 'maintenance-test';
+    const executor = new PgExecutor(db.newPool({ connectionString: url.toString(), max: 2 }), false);
+    const result = await runTask(
+      { task: 'release-stuck-claims' },
+      { executor, sink: new MemorySink(), settings: { environment: 'test', lockTimeoutMs: 2000 }, log: () => undefined },
+    );
+    expect(result.status).toBe('succeeded');
+    expect(result.summary).toMatchObject({ requeued: 0, dueUnheld: 1, held: 0, retryBacklog: 1, windowPublished: 2, windowFailed: 2, successPercent: 50 });
   });
 });
