@@ -10,7 +10,11 @@ export interface QueueQueryable {
   query<R extends Record<string, unknown> = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
 }
 
-/** The claim: the statement of sql/queries/scheduled_post_claim.sql (a test keeps the two equal). */
+/**
+ * The claim: the statement of sql/queries/scheduled_post_claim.sql (a test keeps the two equal).
+ * It is a constant here rather than read from that file because an application bundles this
+ * library, and a file read at run time would be one more thing its bundle must ship.
+ */
 export const CLAIM_SQL = `
 WITH picked AS (
   SELECT q.post_id
@@ -28,15 +32,17 @@ WITH picked AS (
          claims = q.claims + 1
    WHERE q.post_id = ANY (ARRAY(SELECT picked.post_id FROM picked))
   RETURNING q.post_id, q.lease_token, q.lease_until, q.claims, q.scheduled_at
+), pending AS (
+  SELECT pt.post_id, array_agg(pt.id ORDER BY pt.id) AS target_ids, array_agg(pt.social_account_id ORDER BY pt.id) AS account_ids
+    FROM public.post_targets pt
+   WHERE pt.post_id = ANY (ARRAY(SELECT leased.post_id FROM leased))
+     AND pt.status = 'pending'
+   GROUP BY pt.post_id
 )
 SELECT l.post_id, l.lease_token, l.lease_until, l.claims AS attempt, l.scheduled_at,
        coalesce(t.target_ids, '{}') AS target_ids, coalesce(t.account_ids, '{}') AS account_ids
   FROM leased l
-  LEFT JOIN LATERAL (
-    SELECT array_agg(pt.id ORDER BY pt.id) AS target_ids, array_agg(pt.social_account_id ORDER BY pt.id) AS account_ids
-      FROM public.post_targets pt
-     WHERE pt.post_id = l.post_id AND pt.status = 'pending'
-  ) t ON true`;
+  LEFT JOIN pending t ON t.post_id = l.post_id`;
 
 export interface QueueOptions {
   /** Identifies this worker's leases (host, process); 1-200 characters. */

@@ -191,8 +191,9 @@ BEGIN
   END IF;
 
   -- The fence: lock the queue rows whose current lease is a reported token, in post order. The
-  -- row filter uses only the row's own columns, so a row changed while we waited for its lock is
-  -- re-checked against its new lease_token; the exact (post, token) pairing is checked after.
+  -- filter uses only the row's own columns, so a row changed while we waited for its lock is
+  -- re-checked against its new lease_token. Reports are matched to a locked row by the exact
+  -- (post, token) pair below; a row locked through another post's token is left alone.
   SELECT array_agg(q.post_id ORDER BY q.post_id), array_agg(q.lease_token ORDER BY q.post_id)
     INTO v_fenced_posts, v_fenced_tokens
     FROM (
@@ -201,8 +202,7 @@ BEGIN
        WHERE q.post_id = ANY (v_item_posts) AND q.lease_token = ANY (p_lease_tokens)
        ORDER BY q.post_id
          FOR UPDATE
-    ) q
-   WHERE EXISTS (SELECT FROM unnest(v_item_posts, p_lease_tokens) AS u (post_id, tok) WHERE u.post_id = q.post_id AND u.tok = q.lease_token);
+    ) q;
 
   IF v_fenced_posts IS NOT NULL THEN
     -- Every fenced report of a pending target not yet reported in this lease, the first of repeats.

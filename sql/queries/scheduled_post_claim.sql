@@ -6,6 +6,8 @@
 -- param: $2 batch_size integer: posts claimed at once, 50 typically (1-1000)
 -- param: $3 worker_id text: the claiming worker's id (e.g. host and process), so it can hand its leases back on shutdown
 -- param: $4 lease_seconds double precision: how long the worker may take before release-stuck-claims requeues the post (120 typically)
+-- The batch's pending targets are read in one scan of post_targets for all leased posts (one
+-- sort, grouped by post), not one aggregate per post.
 WITH picked AS (
   SELECT q.post_id
     FROM public.publish_queue q
@@ -22,12 +24,14 @@ WITH picked AS (
          claims = q.claims + 1
    WHERE q.post_id = ANY (ARRAY(SELECT picked.post_id FROM picked))
   RETURNING q.post_id, q.lease_token, q.lease_until, q.claims, q.scheduled_at
+), pending AS (
+  SELECT pt.post_id, array_agg(pt.id ORDER BY pt.id) AS target_ids, array_agg(pt.social_account_id ORDER BY pt.id) AS account_ids
+    FROM public.post_targets pt
+   WHERE pt.post_id = ANY (ARRAY(SELECT leased.post_id FROM leased))
+     AND pt.status = 'pending'
+   GROUP BY pt.post_id
 )
 SELECT l.post_id, l.lease_token, l.lease_until, l.claims AS attempt, l.scheduled_at,
        coalesce(t.target_ids, '{}') AS target_ids, coalesce(t.account_ids, '{}') AS account_ids
   FROM leased l
-  LEFT JOIN LATERAL (
-    SELECT array_agg(pt.id ORDER BY pt.id) AS target_ids, array_agg(pt.social_account_id ORDER BY pt.id) AS account_ids
-      FROM public.post_targets pt
-     WHERE pt.post_id = l.post_id AND pt.status = 'pending'
-  ) t ON true
+  LEFT JOIN pending t ON t.post_id = l.post_id
