@@ -13,7 +13,8 @@ import { schedulePosts, seedPublishingAccounts } from '../support/publishing';
  * publish_queue and publish_outcomes. Reporting each target on its own (complete/fail, old and new)
  * must leave the same rows too. Each run happens in a transaction that is rolled back, on posts
  * claimed once beforehand, so every run starts from the same rows and lease tokens; 080's functions
- * are put back inside the transaction for the runs that measure them.
+ * are put back inside the transaction for the runs that measure them. Last, the fence under
+ * concurrency: a batch reported twice at once is applied once.
  */
 
 /** 080's lifecycle functions as that migration created them, to be re-created inside a transaction. */
@@ -211,5 +212,31 @@ describe('publish_report, set-based (081), against the per-target path of 080', 
     await client.query('BEGIN');
     expect(await snapshot(client)).toEqual(before);
     await client.query('ROLLBACK');
+  });
+  it('makes a second report of the same batch, sent while the first is uncommitted, wait for it and change nothing', async () => {
+    await schedulePosts(db, 2, 3);
+    const other = await db.newPool({ max: 1 }).connect();
+    try {
+      const posts = await new PublishingQueue(client, OPTIONS).claim(2);
+      expect(posts).toHaveLength(2);
+      const reports = posts.flatMap((p) => p.targets.map((t) => ({ targetId: t.targetId, leaseToken: p.leaseToken, externalPostId: `ext-${t.targetId}` })));
+      await client.query('BEGIN');
+      const first = await new PublishingQueue(client, OPTIONS).report(reports);
+      let secondDone = false;
+      const second = new PublishingQueue(other, OPTIONS).report(reports).then((r) => ((secondDone = true), r));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(secondDone).toBe(false); // held by the first batch's queue row locks
+      await client.query('COMMIT');
+      expect(first.map((r) => r.result)).toEqual(reports.map(() => 'post-published'));
+      // The first batch finished the posts, so their leases are gone: nothing of the second is kept.
+      expect((await second).map((r) => r.result)).toEqual(reports.map(() => 'stale'));
+      const targets = await db.query<{ external_post_id: string; attempts: number }>(
+        `SELECT external_post_id, attempts FROM post_targets WHERE post_id = ANY ($1::bigint[]) ORDER BY id`,
+        [posts.map((p) => p.postId)],
+      );
+      expect(targets).toEqual(reports.map((r) => ({ external_post_id: r.externalPostId, attempts: 1 })));
+    } finally {
+      other.release();
+    }
   });
 });
