@@ -28,6 +28,9 @@ export const RETIRED_INDEXES = [
   'posts_scheduled_due_idx',
   'posts_publishing_claimed_idx',
   'posts_publishing_worker_idx',
+  // 083: replaced by the month-keyed GIN indexes.
+  'posts_workspace_tags_gin_idx',
+  'posts_workspace_search_vector_gin_idx',
 ];
 
 export function indexNamesIn(file: string): string[] {
