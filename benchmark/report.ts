@@ -341,6 +341,12 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
       ),
     );
     out.push('');
+    const largest = g.sizes[g.sizes.length - 1];
+    for (const p of largest.patterns.filter((q) => q.plan)) {
+      out.push(`Plan of ${p.name} at ${largest.multiplier}x (p95 ${ms(p.p95Ms)} ms), EXPLAIN (ANALYZE, BUFFERS) with the p95 execution's parameters:`);
+      out.push('');
+      out.push('```', p.plan!, '```', '');
+    }
   }
 
   const slow = result.queries.filter((q) => !result.targets.find((t) => t.item === q.name)?.meetsGoal);

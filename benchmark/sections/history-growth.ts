@@ -7,7 +7,8 @@ import { Rng } from '../rng';
 import { ScaleSpec } from '../scale';
 import { summarize } from '../stats';
 import { runMaintenanceTask } from './maintenance';
-import { execute } from './query-patterns';
+import { explainAnalyze, measure } from './query-patterns';
+import { TARGETS } from '../targets';
 
 /**
  * Section 7: does the cost follow new data or history? The same hour of writes at the spec's
@@ -71,7 +72,8 @@ export interface GrowthSize {
   refresh: { ms: number; buckets: number; rowsChanged: number; status: string };
   /** refresh-materialized-views full=true on the same data: what an hourly full refresh would cost. */
   fullRebuild: { ms: number; buckets: number; rowsChanged: number; status: string };
-  patterns: { name: string; p95Ms: number; p50Ms: number; executions: number }[];
+  /** plan: EXPLAIN (ANALYZE, BUFFERS) with the p95 execution's parameters, when the p95 misses the query goal. */
+  patterns: { name: string; p95Ms: number; p50Ms: number; executions: number; plan?: string }[];
 }
 
 export interface GrowthResult {
@@ -188,12 +190,11 @@ async function patternP95s(client: Client, queries: QueryFile[], sampler: ParamS
   const out: GrowthSize['patterns'] = [];
   const warmup = Math.min(5, Math.max(1, Math.floor(executions / 20)));
   for (const query of queries) {
-    const sets = sampler.sampleMany(query, executions + warmup);
-    for (const values of sets.slice(0, warmup)) await execute(client, query.sql, values, query.writes);
-    const samples: number[] = [];
-    for (const values of sets.slice(warmup)) samples.push((await execute(client, query.sql, values, query.writes)).ms);
+    const { samples, p95Params } = await measure(client, query.sql, sampler.sampleMany(query, executions + warmup), query.writes, warmup);
     const s = summarize(samples);
-    out.push({ name: query.name, p95Ms: s.p95Ms, p50Ms: s.p50Ms, executions: samples.length });
+    // Why a pattern misses its goal at this size: the plan of the execution that set the p95.
+    const plan = s.p95Ms > TARGETS.queryP95.goal ? await explainAnalyze(client, query.sql, p95Params) : undefined;
+    out.push({ name: query.name, p95Ms: s.p95Ms, p50Ms: s.p50Ms, executions: samples.length, plan });
   }
   return out;
 }

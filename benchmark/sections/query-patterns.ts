@@ -92,7 +92,7 @@ export async function explainAnalyze(client: Client, sql: string, values: unknow
   }
 }
 
-async function measure(
+export async function measure(
   client: Client,
   sql: string,
   paramSets: unknown[][],

@@ -1,3 +1,4 @@
+import { TARGETS } from '../../benchmark/targets';
 import { loadQueryFiles } from '../../sql/query-files';
 import { scaleSpec } from '../../benchmark/scale';
 import { GrowthResult, historySpec, hourAt, runHistoryGrowth } from '../../benchmark/sections/history-growth';
@@ -53,6 +54,11 @@ describe('history growth section (tiny, 1x and 2x)', () => {
   it('measures every pattern at every size and reports the ratios', () => {
     for (const size of result.sizes) expect(size.patterns.map((p) => p.name).sort()).toEqual(queries.map((q) => q.name).sort());
     expect(Object.keys(result.ratios.patterns).sort()).toEqual(queries.map((q) => q.name).sort());
+    // A pattern over the query goal carries the plan that explains it, and only such a pattern.
+    for (const p of result.sizes.flatMap((z) => z.patterns)) {
+      if (p.p95Ms > TARGETS.queryP95.goal) expect(p.plan).toMatch(/Execution Time/);
+      else expect(p.plan).toBeUndefined();
+    }
     expect(result.ratios.refresh).toBeGreaterThan(0);
   });
 });
