@@ -5,45 +5,57 @@
 -- param: $2 search text: what the user typed, e.g. summer sale or "product launch" -webinar (websearch_to_tsquery syntax, English stemming)
 -- param: $3 row_limit integer: results per page, 20 typically (1-100)
 -- The newest 200 matches without reading all of them: the GIN index finds matches but not in
--- time order. First the shortest recent window (7, 30, 90, 365 days) holding 200 matches is found,
--- each probe reading only the window's months of the tenant (083: a (workspace, month) key in the
--- GIN, listed with = ANY) and stopping at 200; then only that window's matches are ordered. All
--- time only when the last year holds fewer than 200. Exact whichever window is picked.
+-- time order. So the tenant's months are walked newest first, one GIN probe per month (083's
+-- (workspace, month) key, ANDed with the words), counting matches until there are 200, over at
+-- most the current month and the 12 before it; then only the walked months' matches are ordered.
+-- Each month is probed once: a ladder of nested windows (7, 30, 90, 365 days) re-read the smaller
+-- windows at every rung, four times the work for a query with few recent matches. All time only
+-- when those 13 months hold fewer than 200. Exact: the newest 200 matches lie in the months walked.
+WITH RECURSIVE q AS MATERIALIZED (
+  SELECT websearch_to_tsquery('english', $2::text) AS query
+),
+walk (months_back, found) AS (
+  SELECT 0, (SELECT count(*) FROM (
+               SELECT 1 FROM public.posts x
+                WHERE public.post_month_bucket(x.workspace_id, x.created_at) = public.post_month_bucket($1::bigint, now())
+                  AND x.search_vector @@ (SELECT query FROM q)
+                LIMIT 200) probe)
+  UNION ALL
+  SELECT w.months_back + 1, w.found + (SELECT count(*) FROM (
+               SELECT 1 FROM public.posts x
+                WHERE public.post_month_bucket(x.workspace_id, x.created_at) = public.post_month_bucket($1::bigint, now()) - (w.months_back + 1)
+                  AND x.search_vector @@ (SELECT query FROM q)
+                LIMIT 200 - w.found) probe)
+    FROM walk w
+   WHERE w.found < 200 AND w.months_back < 12
+),
+-- The walked months' keys, or NULL when they hold fewer than 200 matches (search all time).
+win AS MATERIALIZED (
+  SELECT CASE WHEN max(found) >= 200
+              THEN ARRAY(SELECT public.post_month_bucket($1::bigint, now()) - g FROM generate_series(0, max(months_back)) g)
+         END AS months
+    FROM walk
+)
 SELECT m.id,
        m.title,
        m.status,
        m.created_at,
-       ts_rank_cd(m.search_vector, q.query) AS rank
-FROM websearch_to_tsquery('english', $2::text) AS q(query)
-CROSS JOIN LATERAL (
-  SELECT coalesce((
-    SELECT w.since
-      FROM unnest(ARRAY[7, 30, 90, 365]) AS d(days)
-     CROSS JOIN LATERAL (SELECT now() - d.days * interval '1 day' AS since) w
-     WHERE (SELECT count(*) FROM (
-              SELECT 1 FROM public.posts x
-               WHERE public.post_month_bucket(x.workspace_id, x.created_at) = ANY (public.post_month_buckets($1::bigint, w.since))
-                 AND x.search_vector @@ q.query AND x.created_at >= w.since
-               LIMIT 200) probe) >= 200
-     LIMIT 1), '-infinity'::timestamptz) AS since
-  -- Computed once: without the fence each use of win.since below would repeat the probes.
-  OFFSET 0
-) AS win
+       ts_rank_cd(m.search_vector, (SELECT query FROM q)) AS rank
+FROM win
 CROSS JOIN LATERAL (
   (SELECT p.id, p.title, p.status, p.created_at, p.search_vector
      FROM public.posts p
-    WHERE isfinite(win.since)
-      AND public.post_month_bucket(p.workspace_id, p.created_at) = ANY (public.post_month_buckets($1::bigint, win.since))
-      AND p.search_vector @@ q.query
-      AND p.created_at >= win.since
+    WHERE win.months IS NOT NULL
+      AND public.post_month_bucket(p.workspace_id, p.created_at) = ANY (win.months)
+      AND p.search_vector @@ (SELECT query FROM q)
     ORDER BY p.created_at DESC, p.id DESC
     LIMIT 200)
   UNION ALL
   (SELECT p.id, p.title, p.status, p.created_at, p.search_vector
      FROM public.posts p
-    WHERE NOT isfinite(win.since)
+    WHERE win.months IS NULL
       AND p.workspace_id = $1::bigint
-      AND p.search_vector @@ q.query
+      AND p.search_vector @@ (SELECT query FROM q)
     ORDER BY p.created_at DESC, p.id DESC
     LIMIT 200)
 ) m

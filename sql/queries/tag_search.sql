@@ -6,11 +6,34 @@
 -- param: $3 row_limit integer: posts per page, 25 typically (1-100)
 -- Neither index gives "matching tags" and "newest first" together: walking the posts newest
 -- first reads the whole history for a rare tag, and the tag index finds every match of all time
--- before sorting them. So the query first finds the shortest recent window (7, 30, 90, 365 days)
--- holding at least row_limit matches, each probe reading only the window's months of the tenant
--- (083: a (workspace, month) key in the GIN, listed with = ANY) and stopping at row_limit; then it
--- sorts only that window's matches. All time only when the last year holds fewer. Exact for any
--- window chosen, since the newest row_limit matches all fall inside every window holding row_limit.
+-- before sorting them. So the tenant's months are walked newest first, one GIN probe per month
+-- (083's (workspace, month) key, ANDed with the tags), counting matches until there are row_limit,
+-- over at most the current month and the 12 before it; then only the walked months' matches are
+-- sorted. Each month is probed once (a ladder of nested windows re-read the smaller ones at every
+-- rung). All time only when those 13 months hold fewer. Exact: the newest row_limit matches lie in
+-- the months walked.
+WITH RECURSIVE walk (months_back, found) AS (
+  SELECT 0, (SELECT count(*) FROM (
+               SELECT 1 FROM public.posts x
+                WHERE public.post_month_bucket(x.workspace_id, x.created_at) = public.post_month_bucket($1::bigint, now())
+                  AND x.tags @> $2::text[]
+                LIMIT $3::integer) probe)
+  UNION ALL
+  SELECT w.months_back + 1, w.found + (SELECT count(*) FROM (
+               SELECT 1 FROM public.posts x
+                WHERE public.post_month_bucket(x.workspace_id, x.created_at) = public.post_month_bucket($1::bigint, now()) - (w.months_back + 1)
+                  AND x.tags @> $2::text[]
+                LIMIT $3::integer - w.found) probe)
+    FROM walk w
+   WHERE w.found < $3::integer AND w.months_back < 12
+),
+-- The walked months' keys, or NULL when they hold fewer than row_limit matches (search all time).
+win AS MATERIALIZED (
+  SELECT CASE WHEN max(found) >= $3::integer
+              THEN ARRAY(SELECT public.post_month_bucket($1::bigint, now()) - g FROM generate_series(0, max(months_back)) g)
+         END AS months
+    FROM walk
+)
 SELECT p.id,
        p.title,
        p.status,
@@ -18,31 +41,17 @@ SELECT p.id,
        p.scheduled_at,
        p.published_at,
        p.created_at
-FROM (
-  SELECT coalesce((
-    SELECT w.since
-      FROM unnest(ARRAY[7, 30, 90, 365]) AS d(days)
-     CROSS JOIN LATERAL (SELECT now() - d.days * interval '1 day' AS since) w
-     WHERE (SELECT count(*) FROM (
-              SELECT 1 FROM public.posts x
-               WHERE public.post_month_bucket(x.workspace_id, x.created_at) = ANY (public.post_month_buckets($1::bigint, w.since))
-                 AND x.tags @> $2::text[] AND x.created_at >= w.since
-               LIMIT $3::integer) probe) >= $3::integer
-     LIMIT 1), '-infinity'::timestamptz) AS since
-  -- Computed once: without the fence each use of win.since below would repeat the probes.
-  OFFSET 0
-) AS win
+FROM win
 CROSS JOIN LATERAL (
   (SELECT x.id, x.title, x.status, x.tags, x.scheduled_at, x.published_at, x.created_at FROM public.posts x
-    WHERE isfinite(win.since)
-      AND public.post_month_bucket(x.workspace_id, x.created_at) = ANY (public.post_month_buckets($1::bigint, win.since))
+    WHERE win.months IS NOT NULL
+      AND public.post_month_bucket(x.workspace_id, x.created_at) = ANY (win.months)
       AND x.tags @> $2::text[]
-      AND x.created_at >= win.since
     ORDER BY x.created_at DESC, x.id DESC
     LIMIT $3::integer)
   UNION ALL
   (SELECT x.id, x.title, x.status, x.tags, x.scheduled_at, x.published_at, x.created_at FROM public.posts x
-    WHERE NOT isfinite(win.since)
+    WHERE win.months IS NULL
       AND x.workspace_id = $1::bigint
       AND x.tags @> $2::text[]
     ORDER BY x.created_at DESC, x.id DESC

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadMigrationFiles, MIGRATIONS_DIR } from '../../lambdas/migrate/migration-files';
@@ -13,6 +14,7 @@ import {
   uncommentedIndexes,
   unindexedForeignKeys,
 } from './index-checks';
+import { createTenant } from './platform-fixtures';
 
 describe('optimization indexes (030, 031, 045 and every later *_indexes.sql)', () => {
   let db: TestDatabase;
@@ -48,6 +50,26 @@ describe('optimization indexes (030, 031, 045 and every later *_indexes.sql)', (
   it('leave out the retired ones: a later migration dropped them for good', async () => {
     const rows = await db.query<{ name: string }>(`SELECT n AS name FROM unnest($1::text[]) n WHERE to_regclass('public.' || n) IS NOT NULL`, [RETIRED_INDEXES]);
     expect(rows).toEqual([]);
+  });
+
+  it('the search index takes new posts into its tree at once, leaving searches no pending list to scan (085)', async () => {
+    const admin = new Client({ connectionString: db.superuserUrl });
+    await admin.connect();
+    try {
+      await admin.query('CREATE EXTENSION IF NOT EXISTS pgstattuple');
+      const tenant = await createTenant(db, 'gin');
+      await db.query(
+        `INSERT INTO posts (workspace_id, author_id, title, content, tags)
+         SELECT $1, $2, 'launch ' || g, 'summer sale ' || g, ARRAY['launch'] FROM generate_series(1, 200) g`,
+        [tenant.workspaceId, tenant.userId],
+      );
+      const { rows } = await admin.query<{ pending_pages: number }>(
+        `SELECT pending_pages FROM pgstatginindex('public.posts_workspace_month_search_gin_idx')`,
+      );
+      expect(rows).toEqual([{ pending_pages: 0 }]);
+    } finally {
+      await admin.end();
+    }
   });
 
   it('have no predicate or expression that reads the clock or calls anything not immutable', async () => {
