@@ -3,6 +3,7 @@ import path from 'node:path';
 import { p95Chart } from './chart';
 import type { BenchResult } from './run';
 import { TARGETS } from './targets';
+import type { RefreshFigures } from './sections/history-growth';
 
 /** bench-results/<scale>-<timestamp>.{json,md,svg}, plus latest-<scale>.* copies for links. */
 export function writeResults(result: BenchResult, dir: string): { json: string; markdown: string; svg: string } {
@@ -327,8 +328,22 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
     out.push('');
     out.push(
       table(
-        ['History', 'Posts', 'Mentions', 'Months', 'Hourly refresh ms', 'Buckets', 'Rows changed', 'Full rebuild ms'],
-        g.sizes.map((z) => [`${z.multiplier}x`, n(z.posts, 0), n(z.mentions, 0), z.months, n(z.refresh.ms, 0), n(z.refresh.buckets, 0), n(z.refresh.rowsChanged, 0), n(z.fullRebuild.ms, 0)]),
+        ['History', 'Posts', 'Mentions', 'Months', 'Database GB', 'Hourly refresh ms', 'Buckets', 'Rows changed', 'Full rebuild ms'],
+        g.sizes.map((z) => [`${z.multiplier}x`, n(z.posts, 0), n(z.mentions, 0), z.months, n(z.databaseBytes / 1e9, 1), n(z.refresh.ms, 0), n(z.refresh.buckets, 0), n(z.refresh.rowsChanged, 0), n(z.fullRebuild.ms, 0)]),
+      ),
+    );
+    out.push('');
+    out.push(
+      table(
+        ['Relation', ...g.sizes.map((z) => `Hourly ms ${z.multiplier}x (buckets)`), ...g.sizes.map((z) => `Full rebuild ms ${z.multiplier}x`)],
+        g.sizes[0].refresh.relations.map((r) => {
+          const of = (f: RefreshFigures) => f.relations.find((x) => x.view === r.view);
+          return [
+            r.view,
+            ...g.sizes.map((z) => (of(z.refresh) ? `${n(of(z.refresh)!.ms, 0)} (${n(of(z.refresh)!.buckets, 0)})` : '')),
+            ...g.sizes.map((z) => (of(z.fullRebuild) ? n(of(z.fullRebuild)!.ms, 0) : '')),
+          ];
+        }),
       ),
     );
     out.push('');

@@ -61,6 +61,15 @@ export function historySpec(base: ScaleSpec, multiplier: number): ScaleSpec {
   };
 }
 
+export interface RefreshFigures {
+  ms: number;
+  buckets: number;
+  rowsChanged: number;
+  status: string;
+  /** Per relation, in refresh order: where the time went. */
+  relations: { view: string; ms: number; buckets: number }[];
+}
+
 export interface GrowthSize {
   multiplier: number;
   posts: number;
@@ -68,10 +77,12 @@ export interface GrowthSize {
   months: number;
   loadMs: number;
   hourWriteMs: number;
+  /** pg_database_size after the hour and the refresh: whether the size still fits in memory. */
+  databaseBytes: number;
   /** The hourly task after the hour of writes (incremental). */
-  refresh: { ms: number; buckets: number; rowsChanged: number; status: string };
+  refresh: RefreshFigures;
   /** refresh-materialized-views full=true on the same data: what an hourly full refresh would cost. */
-  fullRebuild: { ms: number; buckets: number; rowsChanged: number; status: string };
+  fullRebuild: RefreshFigures;
   /** plan: EXPLAIN (ANALYZE, BUFFERS) with the p95 execution's parameters, when the p95 misses the query goal. */
   patterns: { name: string; p95Ms: number; p50Ms: number; executions: number; plan?: string }[];
 }
@@ -199,6 +210,17 @@ async function patternP95s(client: Client, queries: QueryFile[], sampler: ParamS
   return out;
 }
 
+function refreshFigures(run: { durationMs: number; status: string; summary: Record<string, unknown> }): RefreshFigures {
+  const refreshed = (run.summary.refreshed ?? []) as { view: string; durationMs: number; buckets: number }[];
+  return {
+    ms: run.durationMs,
+    buckets: Number(run.summary.bucketsRecomputed ?? 0),
+    rowsChanged: Number(run.summary.rowsChanged ?? 0),
+    status: run.status,
+    relations: refreshed.map((r) => ({ view: r.view, ms: r.durationMs, buckets: r.buckets })),
+  };
+}
+
 const ratioOf = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : Number.NaN);
 
 export async function runHistoryGrowth(options: {
@@ -241,6 +263,7 @@ export async function runHistoryGrowth(options: {
         const hourWriteMs = Date.now() - t1;
         const refresh = await runMaintenanceTask(pool, { task: 'refresh-materialized-views', options: {}, note: 'the hour, incremental' });
         await client.query('ANALYZE');
+        const [{ bytes }] = (await client.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes')).rows;
         const sampler = new ParamSampler(await readDataShape(client, options.anchor), new Rng(options.seed));
         const patterns = await patternP95s(client, options.queries, sampler, options.spec.queryExecutions);
         const full = await runMaintenanceTask(pool, { task: 'refresh-materialized-views', options: { full: true }, note: 'full rebuild, same data' });
@@ -251,8 +274,9 @@ export async function runHistoryGrowth(options: {
           months: spec.months,
           loadMs,
           hourWriteMs,
-          refresh: { ms: refresh.durationMs, buckets: Number(refresh.summary.bucketsRecomputed ?? 0), rowsChanged: Number(refresh.summary.rowsChanged ?? 0), status: refresh.status },
-          fullRebuild: { ms: full.durationMs, buckets: Number(full.summary.bucketsRecomputed ?? 0), rowsChanged: Number(full.summary.rowsChanged ?? 0), status: full.status },
+          databaseBytes: Number(bytes),
+          refresh: refreshFigures(refresh),
+          fullRebuild: refreshFigures(full),
           patterns,
         });
         progress.log(`  ${multiplier}x: hourly refresh ${refresh.durationMs} ms (${sizes.at(-1)!.refresh.buckets} buckets), full rebuild ${full.durationMs} ms`);

@@ -48,7 +48,17 @@ describe('history growth section (tiny, 1x and 2x)', () => {
       expect(size.fullRebuild.buckets).toBeGreaterThan(size.refresh.buckets);
       // The incremental refresh left every relation exactly as a full recompute makes it.
       expect(size.fullRebuild.rowsChanged).toBe(0);
+      // Where the time went: every relation, both runs, and the size the history reached.
+      const relations = size.refresh.relations.map((r) => r.view);
+      expect(relations.length).toBeGreaterThanOrEqual(7);
+      expect(size.fullRebuild.relations.map((r) => r.view)).toEqual(relations);
+      expect(size.refresh.relations.reduce((s, r) => s + r.buckets, 0)).toBe(size.refresh.buckets);
+      expect(size.databaseBytes).toBeGreaterThan(0);
     }
+  });
+
+  it('records the database size at each history size', () => {
+    expect(result.sizes[1].databaseBytes).toBeGreaterThan(result.sizes[0].databaseBytes);
   });
 
   it('measures every pattern at every size and reports the ratios', () => {
