@@ -40,13 +40,13 @@ describe('QueryBuilder fragments use the intended indexes', () => {
 
   // The (workspace_id, tags) and (workspace_id, search_vector) GINs also answer a condition on
   // their second column alone: no workspace filter needed.
-  it('tagsContainAll and tagsOverlap use posts_workspace_month_search_gin_idx', async () => {
-    expect(await plan(QueryBuilder.tagsContainAll(['rare', 'common']))).toContain('posts_workspace_month_search_gin_idx');
-    expect(await plan(QueryBuilder.tagsOverlap(['rare']))).toContain('posts_workspace_month_search_gin_idx');
+  it('tagsContainAll and tagsOverlap use posts_workspace_period_search_gin_idx', async () => {
+    expect(await plan(QueryBuilder.tagsContainAll(['rare', 'common']))).toContain('posts_workspace_period_search_gin_idx');
+    expect(await plan(QueryBuilder.tagsOverlap(['rare']))).toContain('posts_workspace_period_search_gin_idx');
   });
 
-  it('fullTextSearch uses posts_workspace_month_search_gin_idx', async () => {
-    expect(await plan(QueryBuilder.fullTextSearch('zeppelin'))).toEqual(['posts_workspace_month_search_gin_idx']);
+  it('fullTextSearch uses posts_workspace_period_search_gin_idx', async () => {
+    expect(await plan(QueryBuilder.fullTextSearch('zeppelin'))).toEqual(['posts_workspace_period_search_gin_idx']);
   });
 
   it('workspaceFilter with a created_at range uses posts_workspace_created_idx', async () => {

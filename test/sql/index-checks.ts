@@ -31,6 +31,8 @@ export const RETIRED_INDEXES = [
   // 083: replaced by the month-keyed GIN indexes.
   'posts_workspace_tags_gin_idx',
   'posts_workspace_search_vector_gin_idx',
+  // 088: replaced by the month- and year-keyed GIN index.
+  'posts_workspace_month_search_gin_idx',
 ];
 
 export function indexNamesIn(file: string): string[] {

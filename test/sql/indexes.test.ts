@@ -64,7 +64,7 @@ describe('optimization indexes (030, 031, 045 and every later *_indexes.sql)', (
         [tenant.workspaceId, tenant.userId],
       );
       const { rows } = await admin.query<{ pending_pages: number }>(
-        `SELECT pending_pages FROM pgstatginindex('public.posts_workspace_month_search_gin_idx')`,
+        `SELECT pending_pages FROM pgstatginindex('public.posts_workspace_period_search_gin_idx')`,
       );
       expect(rows).toEqual([{ pending_pages: 0 }]);
     } finally {

@@ -3,12 +3,14 @@ import { createTestDatabase, TestDatabase } from '../support/database';
 import { createTenant, Tenant } from './platform-fixtures';
 
 /**
- * tag_search and full_text_search walk a tenant's months newest first and stop once they hold a
- * page (085's form), or fall back to all time. Whatever path they take, they must return what
- * the plain definition returns: the newest matches of the workspace, all history read. The data
- * puts matches where each path is taken: all in the current month, spread a few a month (the
- * walk stops after some months), only older than the walk's 13 months (the fallback), and the
- * same words in another tenant, which must never leak in.
+ * tag_search and full_text_search walk a tenant's history newest first, month by month for 13
+ * months and then year by year, and stop once they hold a page (088's form). Whatever path they
+ * take, they must return what the plain definition returns: the newest matches of the workspace,
+ * all history read. The data puts matches where each path is taken: all in the current month,
+ * spread a few a month (the walk stops after some months), fewer in 13 months than a page but
+ * more before (the walk stops after some years), fewer in all time than a page (the walk reaches
+ * the oldest post), only older than 13 months, and the same words in another tenant, which must
+ * never leak in.
  */
 const QUERIES = Object.fromEntries(loadQueryFiles().map((q) => [q.name, q.sql]));
 
@@ -47,6 +49,10 @@ describe('tag_search and full_text_search return the newest matches whichever pa
     await plant(db, a, 'spread', 'beta', 20, 0, 29);
     await plant(db, a, 'sparse', 'delta', 3, 0, 29);
     await plant(db, a, 'ancient', 'gamma', 5, 20, 29);
+    // Five years of history: 130 in the 13 months walked one by one, 200 a year or so before.
+    await plant(db, a, 'steady', 'epsilon', 10, 0, 59);
+    // 26 in the 13 months, 100 only after two or three years are walked.
+    await plant(db, a, 'trickle', 'zeta', 2, 0, 59);
     await plant(db, b, 'ancient', 'gamma', 50, 0, 5);
     await plant(db, b, 'dense', 'alpha', 300, 0, 0);
     await db.query('ANALYZE posts');
@@ -61,8 +67,10 @@ describe('tag_search and full_text_search return the newest matches whichever pa
     ['a few a month: the walk stops after two months', ['spread'], 25],
     ['a few a month: the walk stops after months', ['sparse'], 20],
     ['two tags, only in the current month', ['dense', 'every'], 100],
-    ['fewer in 13 months than a page: all time', ['sparse'], 100],
-    ['only before the walk: all time, this tenant only', ['ancient'], 25],
+    ['fewer in 13 months than a page, fewer in all time: to the oldest post', ['sparse'], 100],
+    ['fewer in 13 months than a page: the walk stops after some years', ['sparse'], 60],
+    ['fewer in 13 months than a page: the walk goes on for years', ['trickle'], 100],
+    ['only before the 13 months, this tenant only', ['ancient'], 25],
     ['nowhere', ['missing'], 25],
   ];
   it.each(tagCases)('tag_search: %s', async (_case, tags, limit) => {
@@ -75,8 +83,10 @@ describe('tag_search and full_text_search return the newest matches whichever pa
   const textCases: [string, string, number][] = [
     ['all in the current month', 'alpha', 20],
     ['200 spread over ten months', 'beta', 20],
-    ['fewer in 13 months than 200: all time', 'delta', 50],
-    ['only before the walk: all time, this tenant only', 'gamma', 20],
+    ['fewer in 13 months than 200, fewer in all time: to the oldest post', 'delta', 50],
+    ['fewer in 13 months than 200, more before: the walk stops after a year or two', 'epsilon', 30],
+    ['fewer in 13 months than 200, more before, two words', 'epsilon or zeta', 100],
+    ['only before the 13 months, this tenant only', 'gamma', 20],
     ['a phrase', '"beta post"', 20],
     ['an exclusion', 'post -alpha', 20],
     ['either word', 'gamma or delta', 50],
@@ -88,7 +98,7 @@ describe('tag_search and full_text_search return the newest matches whichever pa
     expect(rows).toEqual(expected);
   });
 
-  it('the cases reach every path: a page in month 0, a stop after some months, and all time', async () => {
+  it('the cases reach every path: a page in month 0, a stop after some months, after some years, and at the oldest post', async () => {
     // Guards the test itself: if the data stopped exercising a path, the comparisons above would
     // prove less than they claim.
     const monthsHolding = async (tag: string, page: number) => {
@@ -105,5 +115,15 @@ describe('tag_search and full_text_search return the newest matches whichever pa
     expect(await monthsHolding('spread', 200)).toBe(9);
     expect(await monthsHolding('sparse', 100)).toBeNull();
     expect(await monthsHolding('ancient', 1)).toBeNull();
+    // The year steps: fewer than a page in the 13 months, a page before the oldest post.
+    const total = async (tag: string) =>
+      (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM posts WHERE workspace_id = $1 AND tags @> ARRAY[$2]`, [a.workspaceId, tag]))[0].n;
+    expect(await monthsHolding('sparse', 60)).toBeNull();
+    expect(await total('sparse')).toBeGreaterThan(60);
+    expect(await monthsHolding('trickle', 100)).toBeNull();
+    expect(await total('trickle')).toBeGreaterThan(100);
+    expect(await monthsHolding('steady', 200)).toBeNull();
+    expect(await total('steady')).toBeGreaterThan(200);
+    expect(await total('sparse')).toBeLessThan(100);
   });
 });
