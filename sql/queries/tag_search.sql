@@ -10,9 +10,10 @@
 -- (088's time keys ANDed with the tags), each step keeping its newest matches, until a page is
 -- found. The steps: the month of the tenant's newest post and the 12 before it one by one (the
 -- (workspace, month) key of 015), then a year at a time (the (workspace, year) key of 016,
--- before those months) back to the tenant's oldest post. A rare tag pays a probe per year of history, not a read of
--- every match of all time. Exact: the steps are disjoint and in time order, so the newest
--- row_limit matches are among the ids the walk kept; the page reads those by primary key.
+-- before those months) back to the tenant's oldest post. A rare tag pays a probe per year of
+-- history, not a read of every match of all time. Exact: the steps are disjoint and in time
+-- order, so the newest row_limit matches are among the ids the walk kept; the page reads those
+-- by primary key.
 WITH RECURSIVE span AS MATERIALIZED (
   SELECT max(x.created_at) AS newest, min(x.created_at) AS oldest,
          -- The start of the 13th month back from the newest post's: the years walked after the

@@ -38,8 +38,8 @@ describe('QueryBuilder fragments use the intended indexes', () => {
     return indexesUsed(result);
   }
 
-  // The (workspace_id, tags) and (workspace_id, search_vector) GINs also answer a condition on
-  // their second column alone: no workspace filter needed.
+  // The search GIN (088) also answers a condition on tags or search_vector alone: no workspace
+  // filter needed.
   it('tagsContainAll and tagsOverlap use posts_workspace_period_search_gin_idx', async () => {
     expect(await plan(QueryBuilder.tagsContainAll(['rare', 'common']))).toContain('posts_workspace_period_search_gin_idx');
     expect(await plan(QueryBuilder.tagsOverlap(['rare']))).toContain('posts_workspace_period_search_gin_idx');

@@ -46,6 +46,8 @@ describe('tag_search and full_text_search return the newest matches whichever pa
     a = await createTenant(db, 'search-a');
     b = await createTenant(db, 'search-b');
     await plant(db, a, 'dense', 'alpha', 300, 0, 0);
+    // Dated next month (a clock ahead, an import): the walk starts at the newest post, not now().
+    await plant(db, a, 'dense', 'alpha', 2, -1, -1);
     await plant(db, a, 'spread', 'beta', 20, 0, 29);
     await plant(db, a, 'sparse', 'delta', 3, 0, 29);
     await plant(db, a, 'ancient', 'gamma', 5, 20, 29);
