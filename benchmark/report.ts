@@ -347,6 +347,33 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
       ),
     );
     out.push('');
+    if (g.dayHours > 0) {
+      // A daily bucket is recomputed whole: the refresh late in a day pays for the day so far.
+      const daily = g.sizes[0].refresh.relations.map((r) => r.view).filter((v) => v.startsWith('public.mv_'));
+      const short = (v: string) => v.replace('public.', '');
+      out.push(
+        `The day so far: ${g.dayHours} earlier hours of the same load came first, each followed by its own refresh; the last row of each size is the measured hour. ` +
+          "Day volume: the hour's UTC day in post_targets published, post_metrics_daily rows and mentions when the refresh ran.",
+      );
+      out.push('');
+      out.push(
+        table(
+          ['History', 'Hour ending', 'Targets published that day', 'Metric rows that day', 'Mentions that day', 'Refresh ms', ...daily.map((v) => `${short(v)} ms`)],
+          g.sizes.flatMap((z) =>
+            [...z.earlierHours, { hourEnd: `${g.anchor} (measured)`, refresh: z.refresh, day: z.day }].map((h) => [
+              `${z.multiplier}x`,
+              h.hourEnd,
+              n(h.day.targetsPublished, 0),
+              n(h.day.metricRows, 0),
+              n(h.day.mentions, 0),
+              n(h.refresh.ms, 0),
+              ...daily.map((v) => n(h.refresh.relations.find((r) => r.view === v)?.ms ?? Number.NaN, 0)),
+            ]),
+          ),
+        ),
+      );
+      out.push('');
+    }
     out.push(`Ratio ${g.sizes[g.sizes.length - 1].multiplier}x / 1x: hourly refresh ${n(g.ratios.refresh, 2)} (goal <= 1.3), full rebuild ${n(g.ratios.fullRebuild, 2)}.`);
     out.push('');
     out.push(

@@ -85,9 +85,10 @@ export interface RunOptions {
   queries?: QueryFile[];
   /**
    * History growth (section 7): the scale whose history is multiplied (default: spec) and the
-   * multipliers (default 1, 2, 4). Each size is its own database on the server.
+   * multipliers (default 1, 2, 4). Each size is its own database on the server. dayHours: earlier
+   * hours of the same load before the measured one (default 0).
    */
-  growth?: { spec?: ScaleSpec; multipliers?: number[] };
+  growth?: { spec?: ScaleSpec; multipliers?: number[]; dayHours?: number };
 }
 
 const PK_POINT_SQL = `SELECT id, workspace_id, status, scheduled_at FROM public.posts WHERE id = $1`;
@@ -315,6 +316,7 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
         seed: options.seed,
         anchor,
         queries,
+        dayHours: options.growth?.dayHours,
         progress,
         skipForeignKeyChecks: options.skipForeignKeyChecks,
       });

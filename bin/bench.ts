@@ -21,6 +21,11 @@ function multipliersOf(value: string): number[] {
   return list.map(Number);
 }
 
+function dayHoursOf(value: string): number {
+  if (!/^\d{1,2}$/.test(value) || Number(value) > 23) throw new InvalidArgumentError(`--growth-day-hours must be a whole number 0-23, got "${value}"`);
+  return Number(value);
+}
+
 function sectionsOf(value: string): Section[] {
   const list = value.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = list.filter((s) => !(SECTIONS as string[]).includes(s));
@@ -43,9 +48,10 @@ const program = new Command()
   .option('--keep-databases', 'leave the bench_* databases on an external server')
   .addOption(new Option('--growth-scale <scale>', 'history-growth section: the scale whose history is multiplied (default: --scale)').choices([...SCALE_NAMES]))
   .option('--growth-multipliers <list>', 'history-growth section: history sizes, e.g. 1,2,4', multipliersOf, [1, 2, 4])
+  .option('--growth-day-hours <n>', 'history-growth section: earlier hours of the same load (each refreshed) before the measured hour, 0-23', dayHoursOf, 0)
   .action(async (options: {
     scale: string; databaseUrl?: string; seed: number; skip: Section[]; out: string; withFkChecks?: boolean; keepDatabases?: boolean;
-    growthScale?: string; growthMultipliers: number[];
+    growthScale?: string; growthMultipliers: number[]; growthDayHours: number;
   }) => {
     const spec = scaleSpec(options.scale);
     const progress = consoleProgress();
@@ -59,7 +65,7 @@ const program = new Command()
       progress,
       skipForeignKeyChecks: !options.withFkChecks,
       keepDatabases: options.keepDatabases,
-      growth: { spec: scaleSpec(options.growthScale ?? options.scale), multipliers: options.growthMultipliers },
+      growth: { spec: scaleSpec(options.growthScale ?? options.scale), multipliers: options.growthMultipliers, dayHours: options.growthDayHours },
     });
     progress.stop();
     const files = writeResults(result, path.resolve(options.out));

@@ -17,6 +17,10 @@ import { TARGETS } from '../targets';
  * built), and at each size the hourly incremental refresh, a full rebuild of the same data and
  * the p95 of every query pattern are measured. The figures that matter are the ratios of the
  * largest size to 1x.
+ *
+ * A bucket of a daily relation is recomputed whole, so one hour's refresh also pays for what the
+ * day held before it. With dayHours, that many earlier hours of the same load (each with its own
+ * refresh, recorded) come before the measured hour, so the measured hour is late in its day.
  */
 
 /** One hour of the spec's load (1 M posts a day, 100,000 mentions an hour), scaled like the dataset. */
@@ -70,8 +74,26 @@ export interface RefreshFigures {
   relations: { view: string; ms: number; buckets: number }[];
 }
 
+/** What the measured hour's UTC day held when its refresh ran: the volume a daily bucket recomputes. */
+export interface DayVolume {
+  targetsPublished: number;
+  metricRows: number;
+  mentions: number;
+}
+
+/** One earlier hour of the day (dayHours): the end of its window, its refresh, the day's volume after it. */
+export interface EarlierHour {
+  hourEnd: string;
+  refresh: RefreshFigures;
+  day: DayVolume;
+}
+
 export interface GrowthSize {
   multiplier: number;
+  /** The earlier hours of the measured hour's day, oldest first (empty without dayHours). */
+  earlierHours: EarlierHour[];
+  /** The measured hour's UTC day when its refresh ran. */
+  day: DayVolume;
   posts: number;
   mentions: number;
   months: number;
@@ -91,6 +113,10 @@ export interface GrowthResult {
   scale: string;
   multipliers: number[];
   hour: GrowthHour;
+  /** Earlier hours of the same load applied (and refreshed) before the measured hour. */
+  dayHours: number;
+  /** The end of the measured hour. */
+  anchor: string;
   sizes: GrowthSize[];
   /** Largest size over 1x. */
   ratios: { refresh: number; fullRebuild: number; patterns: Record<string, number> };
@@ -221,6 +247,18 @@ function refreshFigures(run: { durationMs: number; status: string; summary: Reco
   };
 }
 
+/** The rows the anchor's UTC day holds in the sources whose day buckets are recomputed whole. */
+async function dayVolume(client: Client, anchor: Date): Promise<DayVolume> {
+  const { rows } = await client.query<{ targets: string; metrics: string; mentions: string }>(
+    `WITH d AS (SELECT date_trunc('day', $1::timestamptz - interval '1 microsecond', 'UTC') AS day_start)
+     SELECT (SELECT count(*) FROM public.post_targets, d WHERE status = 'published' AND published_at >= d.day_start AND published_at < d.day_start + interval '1 day') AS targets,
+            (SELECT count(*) FROM public.post_metrics_daily, d WHERE metric_date = (d.day_start AT TIME ZONE 'UTC')::date) AS metrics,
+            (SELECT count(*) FROM public.listening_mentions, d WHERE published_at >= d.day_start AND published_at < d.day_start + interval '1 day') AS mentions`,
+    [anchor],
+  );
+  return { targetsPublished: Number(rows[0].targets), metricRows: Number(rows[0].metrics), mentions: Number(rows[0].mentions) };
+}
+
 const ratioOf = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : Number.NaN);
 
 export async function runHistoryGrowth(options: {
@@ -230,6 +268,8 @@ export async function runHistoryGrowth(options: {
   seed: number;
   anchor: Date;
   queries: QueryFile[];
+  /** Earlier hours of the same load before the measured hour, each refreshed (0-23; default 0). */
+  dayHours?: number;
   progress?: Progress;
   skipForeignKeyChecks?: boolean;
   /** Make the databases through this (jest's harness) instead of CREATE DATABASE on adminUrl. */
@@ -237,6 +277,8 @@ export async function runHistoryGrowth(options: {
 }): Promise<GrowthResult> {
   const progress = options.progress ?? silentProgress;
   const hour = hourAt(options.spec);
+  const dayHours = options.dayHours ?? 0;
+  if (!Number.isInteger(dayHours) || dayHours < 0 || dayHours > 23) throw new Error(`dayHours must be a whole number 0-23, got ${dayHours}`);
   const sizes: GrowthSize[] = [];
   for (const multiplier of options.multipliers) {
     const spec = historySpec(options.spec, multiplier);
@@ -258,9 +300,19 @@ export async function runHistoryGrowth(options: {
         if (fill.status !== 'succeeded') throw new Error(`history ${multiplier}x: initial fill ${fill.status}: ${fill.reason}`);
         await client.query('VACUUM (ANALYZE)');
         const loadMs = Date.now() - t0;
+        const earlierHours: EarlierHour[] = [];
+        for (let k = dayHours; k >= 1; k--) {
+          const hourEnd = new Date(options.anchor.getTime() - k * HOUR_MS);
+          await applyHour(client, hour, hourEnd, options.seed + 1000 * k);
+          const run = await runMaintenanceTask(pool, { task: 'refresh-materialized-views', options: {}, note: `earlier hour to ${hourEnd.toISOString()}` });
+          if (run.status !== 'succeeded') throw new Error(`history ${multiplier}x: refresh after the hour to ${hourEnd.toISOString()} ${run.status}: ${run.reason}`);
+          earlierHours.push({ hourEnd: hourEnd.toISOString(), refresh: refreshFigures(run), day: await dayVolume(client, hourEnd) });
+          progress.log(`  ${multiplier}x: hour to ${hourEnd.toISOString()}: refresh ${run.durationMs} ms`);
+        }
         const t1 = Date.now();
         await applyHour(client, hour, options.anchor, options.seed);
         const hourWriteMs = Date.now() - t1;
+        const day = await dayVolume(client, options.anchor);
         const refresh = await runMaintenanceTask(pool, { task: 'refresh-materialized-views', options: {}, note: 'the hour, incremental' });
         await client.query('ANALYZE');
         const [{ bytes }] = (await client.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes')).rows;
@@ -269,6 +321,8 @@ export async function runHistoryGrowth(options: {
         const full = await runMaintenanceTask(pool, { task: 'refresh-materialized-views', options: { full: true }, note: 'full rebuild, same data' });
         sizes.push({
           multiplier,
+          earlierHours,
+          day,
           posts: spec.posts,
           mentions: spec.listeningMentions,
           months: spec.months,
@@ -294,6 +348,8 @@ export async function runHistoryGrowth(options: {
     scale: options.spec.name,
     multipliers: options.multipliers,
     hour,
+    dayHours,
+    anchor: options.anchor.toISOString(),
     sizes,
     ratios: {
       refresh: ratioOf(last.refresh.ms, first.refresh.ms),

@@ -23,6 +23,7 @@ describe('history growth section (tiny, 1x and 2x)', () => {
       seed: 11,
       anchor: new Date('2026-12-01T09:00:00Z'),
       queries,
+      dayHours: 2,
       makeDatabase: async () => {
         const db = await createEmptyDatabase();
         return { url: db.url, drop: () => db.drop() };
@@ -55,6 +56,43 @@ describe('history growth section (tiny, 1x and 2x)', () => {
       expect(size.refresh.relations.reduce((s, r) => s + r.buckets, 0)).toBe(size.refresh.buckets);
       expect(size.databaseBytes).toBeGreaterThan(0);
     }
+  });
+
+  it('applies the earlier hours of the day first, each refreshed, and counts what the day holds', () => {
+    expect(result.dayHours).toBe(2);
+    for (const size of result.sizes) {
+      expect(size.earlierHours.map((h) => h.hourEnd)).toEqual(['2026-12-01T07:00:00.000Z', '2026-12-01T08:00:00.000Z']);
+      for (const h of size.earlierHours) {
+        expect(h.refresh.status).toBe('succeeded');
+        expect(h.refresh.buckets).toBeGreaterThan(0);
+      }
+      // Every hour publishes targets inside the same UTC day, so the day's count rises hour by hour.
+      const published = [...size.earlierHours.map((h) => h.day), size.day].map((d) => d.targetsPublished);
+      expect(published[1]).toBeGreaterThan(published[0]);
+      expect(published[2]).toBeGreaterThan(published[1]);
+      expect(size.day.metricRows).toBeGreaterThan(0);
+      expect(size.day.mentions).toBeGreaterThan(0);
+    }
+  });
+
+  it('refuses a day-hours value outside 0-23 before it creates a database', async () => {
+    let created = 0;
+    await expect(
+      runHistoryGrowth({
+        adminUrl: 'postgresql://unused',
+        spec,
+        multipliers: [1],
+        seed: 1,
+        anchor: new Date('2026-12-01T09:00:00Z'),
+        queries,
+        dayHours: 24,
+        makeDatabase: async () => {
+          created++;
+          throw new Error('not reached');
+        },
+      }),
+    ).rejects.toThrow('dayHours must be a whole number 0-23, got 24');
+    expect(created).toBe(0);
   });
 
   it('records the database size at each history size', () => {
