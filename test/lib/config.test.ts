@@ -123,7 +123,11 @@ describe('names the alarms and the dashboard address', () => {
   it('match the Table and View dimension values the tasks publish (dbops.partitioned_tables, dbops.materialized_views)', () => {
     expect([...MANAGED_PARTITIONED_TABLES].sort()).toEqual(registered('020_partition_management.sql', 'dbops.partitioned_tables').sort());
     expect([...MANAGED_MATERIALIZED_VIEWS].sort()).toEqual(
-      [...registered('040_materialized_views.sql', 'dbops.materialized_views'), ...registered('070_incremental_analytics.sql', 'dbops.materialized_views')].sort(),
+      [
+        ...registered('040_materialized_views.sql', 'dbops.materialized_views'),
+        ...registered('070_incremental_analytics.sql', 'dbops.materialized_views'),
+        ...registered('093_post_day_rollup.sql', 'dbops.materialized_views'),
+      ].sort(),
     );
   });
 });

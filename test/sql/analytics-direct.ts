@@ -6,6 +6,8 @@ import { TestDatabase } from '../support/database';
  * (incremental-analytics.test.ts).
  */
 export const VIEWS = [
+  // 093's per-post rollup that mv_daily_post_metrics is summed from; refreshed first.
+  'dbops.analytics_post_days',
   'public.mv_daily_post_metrics',
   'public.mv_daily_workspace_activity',
   'public.mv_conversation_metrics',
@@ -26,6 +28,30 @@ export const onUtcDay = (col: string, day: string) =>
  * in the views' column order.
  */
 export const DIRECT: Record<Relation, string> = {
+  // Written apart from 093: the (post, day, platform) keys, then a correlated count and sums per key.
+  'dbops.analytics_post_days': `
+    WITH targets AS (
+      SELECT pt.*, sa.platform FROM post_targets pt JOIN social_accounts sa ON sa.id = pt.social_account_id
+    ),
+    keys AS (
+      SELECT post_id, date(timezone('UTC', published_at)) AS day, platform FROM targets WHERE status = 'published'
+      UNION
+      SELECT t.post_id, m.metric_date, t.platform FROM post_metrics_daily m JOIN targets t ON t.id = m.post_target_id
+    )
+    SELECT k.post_id, k.day, k.platform, p.workspace_id, CASE WHEN p.campaign_id IS NULL THEN 0 ELSE p.campaign_id END, p.ai_generated,
+           (SELECT count(*)::int FROM targets t WHERE t.post_id = k.post_id AND t.platform = k.platform AND t.status = 'published'
+               AND ${onUtcDay('t.published_at', 'k.day')}),
+           perf.n, perf.impressions, perf.reach, perf.likes, perf.comments, perf.shares, perf.saves, perf.clicks
+    FROM keys k
+    JOIN posts p ON p.id = k.post_id
+    CROSS JOIN LATERAL (
+      SELECT count(*)::int AS n, sum(m.impressions) AS impressions, sum(m.reach) AS reach, sum(m.likes) AS likes,
+             sum(m.comments) AS comments, sum(m.shares) AS shares, sum(m.saves) AS saves, sum(m.clicks) AS clicks
+        FROM post_metrics_daily m JOIN targets t ON t.id = m.post_target_id
+       WHERE t.post_id = k.post_id AND t.platform = k.platform AND m.metric_date = k.day
+    ) perf
+    ORDER BY 1, 2, 3`,
+
   'public.mv_daily_post_metrics': `
     WITH targets AS (
       SELECT pt.*, p.workspace_id, p.ai_generated, sa.platform, CASE WHEN p.campaign_id IS NULL THEN 0 ELSE p.campaign_id END AS campaign
@@ -170,6 +196,7 @@ export const DIRECT: Record<Relation, string> = {
 };
 
 export const KEY_ORDER: Record<Relation, string> = {
+  'dbops.analytics_post_days': '1, 2, 3',
   'public.mv_daily_post_metrics': '1, 2, 3, 4',
   'public.mv_daily_workspace_activity': '1, 2',
   'public.mv_conversation_metrics': '1, 2, 3, 4',

@@ -432,6 +432,49 @@ describe('incremental analytics: capture', () => {
     }
   });
 
+  it('a full rebuild of mv_daily_post_metrics waits for the rollup deltas in flight, and keeps them (093)', async () => {
+    // A published post with a target and a metric row: its rollup rows, and the day's bucket.
+    await db.query(
+      `WITH p AS (
+         INSERT INTO posts (workspace_id, author_id, status, content, published_at, created_at)
+         SELECT m.workspace_id, m.user_id, 'PUBLISHED', 'locked', '2026-06-15T09:00:00Z', '2026-06-15T08:00:00Z'
+           FROM workspace_members m WHERE m.workspace_id = $1 ORDER BY m.user_id LIMIT 1
+         RETURNING id, workspace_id
+       ), t AS (
+         INSERT INTO post_targets (post_id, social_account_id, status, published_at, external_post_id)
+         SELECT p.id, (SELECT id FROM social_accounts WHERE workspace_id = p.workspace_id ORDER BY id LIMIT 1), 'published', '2026-06-15T09:00:00Z', 'x-locked'
+           FROM p RETURNING id
+       )
+       INSERT INTO post_metrics_daily (post_target_id, metric_date, impressions, likes) SELECT id, '2026-06-16', 900, 90 FROM t`,
+      [workspaces[0]],
+    );
+    const batch = await db.pool().connect();
+    const rebuild = await db.pool().connect();
+    try {
+      await batch.query('BEGIN');
+      const [applied] = (await batch.query(`SELECT * FROM dbops.analytics_refresh_batch('dbops.analytics_post_days', 500, $1)`, [new Date(T0)])).rows;
+      expect(applied.rows_changed).not.toBe('0');
+      const [{ pid }] = (await rebuild.query('SELECT pg_backend_pid() AS pid')).rows;
+      const rebuilt = rebuild.query(`SELECT * FROM dbops.analytics_rebuild('public.mv_daily_post_metrics', $1)`, [new Date(T0)]);
+      // The rebuild blocks on mv_daily_post_metrics's lock, which the deltas hold until commit.
+      for (let i = 0; i < 100; i += 1) {
+        const [{ waiting }] = await db.query<{ waiting: boolean }>(`SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = $1`, [pid]);
+        if (waiting) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(await db.query(`SELECT wait_event FROM pg_stat_activity WHERE pid = $1`, [pid])).toEqual([{ wait_event: 'advisory' }]);
+      await batch.query('COMMIT');
+      // Rebuilt after the deltas committed: no row of it differed from their result.
+      expect((await rebuilt).rows[0].rows_changed).toBe('0');
+    } finally {
+      await batch.query('ROLLBACK').catch(() => undefined);
+      batch.release();
+      rebuild.release();
+    }
+    await refreshAnalytics(db, { now: new Date(T0) });
+    expect(await mismatches(db, T0)).toEqual([]);
+  });
+
   it('rejects a relation that is not kept incrementally, and a bad batch size, before doing anything', async () => {
     await expect(db.query(`SELECT * FROM dbops.analytics_refresh_batch('public.posts', 10)`)).rejects.toThrow(/not an incrementally maintained analytics relation: public.posts/);
     await expect(db.query(`SELECT * FROM dbops.analytics_refresh_batch('public.mv_daily_post_metrics', 0)`)).rejects.toThrow(/batch size must be between 1 and 100000/);

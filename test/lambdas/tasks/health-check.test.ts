@@ -163,7 +163,7 @@ describe('health metrics', () => {
     const data = withEnvironment(healthMetrics(report), 'test');
     const perView = data.filter((d) => d.metric.name === 'MaterializedViewStaleness');
     expect(perView.map((d) => d.dimensions.View).sort()).toEqual((report.views ?? []).map((v) => v.view).sort());
-    expect(perView.length).toBe(7);
+    expect(perView.length).toBe(8);
     for (const d of perView) expect(d.value).toBeGreaterThan(2 * 3600);
     expect(report.views?.every((v) => v.stalenessSeconds === null)).toBe(true);
     const [max] = data.filter((d) => d.metric.name === 'MaxMaterializedViewStaleness');
