@@ -349,8 +349,8 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
     out.push('');
     if (g.dayHours > 0) {
       // A daily bucket is recomputed whole: the refresh late in a day pays for the day so far.
-      const daily = g.sizes[0].refresh.relations.map((r) => r.view).filter((v) => v.startsWith('public.mv_'));
-      const short = (v: string) => v.replace('public.', '');
+      const daily = g.sizes[0].refresh.relations.map((r) => r.view);
+      const short = (v: string) => v.replace(/^(public|dbops)\./, '');
       out.push(
         `The day so far: ${g.dayHours} earlier hours of the same load came first, each followed by its own refresh; the last row of each size is the measured hour. ` +
           "Day volume: the hour's UTC day in post_targets published, post_metrics_daily rows and mentions when the refresh ran.",

@@ -52,10 +52,8 @@ CREATE INDEX analytics_post_days_bucket_idx ON dbops.analytics_post_days (worksp
 COMMENT ON INDEX dbops.analytics_post_days_bucket_idx IS
   'incremental refresh of mv_daily_post_metrics: the rows of one (workspace, day) bucket (dbops.analytics_rows_daily_post_metrics)';
 
--- The rollup's definition, per post: its published targets by publishing day, its metric rows by
--- metric day, each with the target's account's platform. LATERAL per post, so a batch of posts
--- reads only their targets and metric rows (by post_targets_post_status_idx and
--- post_metrics_daily_target_date_key); the full rebuild walks every post the same way.
+-- The rollup's definition, set-based (its full rebuild: hash joins over every target and metric
+-- row, one pass).
 CREATE VIEW dbops.analytics_post_days_live AS
 SELECT p.id AS post_id, x.day, sa.platform, p.workspace_id, coalesce(p.campaign_id, 0) AS campaign_id, p.ai_generated,
        count(*) FILTER (WHERE x.published)::integer AS published_targets,
@@ -63,26 +61,49 @@ SELECT p.id AS post_id, x.day, sa.platform, p.workspace_id, coalesce(p.campaign_
        sum(x.impressions)::bigint AS impressions, sum(x.reach)::bigint AS reach, sum(x.likes)::bigint AS likes,
        sum(x.comments)::bigint AS comments, sum(x.shares)::bigint AS shares, sum(x.saves)::bigint AS saves,
        sum(x.clicks)::bigint AS clicks
-  FROM public.posts p
- CROSS JOIN LATERAL (
-   SELECT pt.social_account_id, (pt.published_at AT TIME ZONE 'UTC')::date AS day, true AS published,
-          NULL::bigint AS impressions, NULL::bigint AS reach, NULL::bigint AS likes, NULL::bigint AS comments,
-          NULL::bigint AS shares, NULL::bigint AS saves, NULL::bigint AS clicks
-     FROM public.post_targets pt
-    WHERE pt.post_id = p.id AND pt.status = 'published'
-   UNION ALL
-   SELECT pt.social_account_id, m.metric_date, false, m.impressions, m.reach, m.likes, m.comments, m.shares, m.saves, m.clicks
-     FROM public.post_targets pt
-     JOIN public.post_metrics_daily m ON m.post_target_id = pt.id
-    WHERE pt.post_id = p.id
- ) x
+  FROM (
+    SELECT pt.post_id, pt.social_account_id, (pt.published_at AT TIME ZONE 'UTC')::date AS day, true AS published,
+           NULL::bigint AS impressions, NULL::bigint AS reach, NULL::bigint AS likes, NULL::bigint AS comments,
+           NULL::bigint AS shares, NULL::bigint AS saves, NULL::bigint AS clicks
+      FROM public.post_targets pt
+     WHERE pt.status = 'published'
+    UNION ALL
+    SELECT pt.post_id, pt.social_account_id, m.metric_date, false, m.impressions, m.reach, m.likes, m.comments, m.shares, m.saves, m.clicks
+      FROM public.post_metrics_daily m
+      JOIN public.post_targets pt ON pt.id = m.post_target_id
+  ) x
+  JOIN public.posts p ON p.id = x.post_id
   JOIN public.social_accounts sa ON sa.id = x.social_account_id
  GROUP BY p.id, x.day, sa.platform;
 COMMENT ON VIEW dbops.analytics_post_days_live IS 'dbops.analytics_post_days computed live over all history';
 
+-- The same rows for a batch of posts, LATERAL per post so the batch reads only its posts' targets
+-- and metric rows (post_targets_post_status_idx, post_metrics_daily_target_date_key). A second
+-- formulation on purpose: a join over every target would not use those indexes for a batch, and
+-- a walk of every post would be slow for the full rebuild. After the property test's random
+-- writes a full rebuild must change no row, so the two are held equal.
 CREATE FUNCTION dbops.analytics_rows_post_days(p_keys bigint[], p_days date[], p_now timestamptz)
 RETURNS SETOF dbops.analytics_post_days LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT * FROM dbops.analytics_post_days_live WHERE post_id = ANY (p_keys)
+  SELECT p.id, x.day, sa.platform, p.workspace_id, coalesce(p.campaign_id, 0), p.ai_generated,
+         count(*) FILTER (WHERE x.published)::integer, count(*) FILTER (WHERE NOT x.published)::integer,
+         sum(x.impressions)::bigint, sum(x.reach)::bigint, sum(x.likes)::bigint, sum(x.comments)::bigint,
+         sum(x.shares)::bigint, sum(x.saves)::bigint, sum(x.clicks)::bigint
+    FROM public.posts p
+   CROSS JOIN LATERAL (
+     SELECT pt.social_account_id, (pt.published_at AT TIME ZONE 'UTC')::date AS day, true AS published,
+            NULL::bigint AS impressions, NULL::bigint AS reach, NULL::bigint AS likes, NULL::bigint AS comments,
+            NULL::bigint AS shares, NULL::bigint AS saves, NULL::bigint AS clicks
+       FROM public.post_targets pt
+      WHERE pt.post_id = p.id AND pt.status = 'published'
+     UNION ALL
+     SELECT pt.social_account_id, m.metric_date, false, m.impressions, m.reach, m.likes, m.comments, m.shares, m.saves, m.clicks
+       FROM public.post_targets pt
+       JOIN public.post_metrics_daily m ON m.post_target_id = pt.id
+      WHERE pt.post_id = p.id
+   ) x
+    JOIN public.social_accounts sa ON sa.id = x.social_account_id
+   WHERE p.id = ANY (p_keys)
+   GROUP BY p.id, x.day, sa.platform
 $$;
 
 -- mv_daily_post_metrics as the sum of the rollup, with the columns and NULL rules of 040 (a share
@@ -411,6 +432,46 @@ BEGIN
   END IF;
 END
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Full rebuild (074) with the feed rules:
+--   * a relation computed from another is not rebuilt from it while that one is unbuilt or awaits
+--     its own rebuild (an empty or broken rollup would wipe mv_daily_post_metrics): refused, so
+--     the task reports the failure and the relation keeps its rows;
+--   * rebuilding a feeder marks what it feeds for a full rebuild in the same transaction: its
+--     triggers then skip the deltas (a rollup restored after a TRUNCATE would otherwise be added
+--     on top of what its dependant still holds), and the dependant is summed anew next, in
+--     refresh order.
+-- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION dbops.analytics_rebuild(p_view text, p_now timestamptz DEFAULT NULL)
+RETURNS TABLE (buckets bigint, rows_changed bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r dbops.analytics_relations;
+  f dbops.analytics_relations;
+  v_now timestamptz := coalesce(p_now, clock_timestamp());
+BEGIN
+  r := dbops.analytics_relation(p_view);
+  PERFORM pg_advisory_xact_lock(hashtext('dbops.analytics_refresh'), r.view_id);
+  IF r.fed_by IS NOT NULL THEN
+    SELECT * INTO STRICT f FROM dbops.analytics_relations WHERE view_id = r.fed_by;
+    IF f.needs_full OR f.populated_at IS NULL THEN
+      RAISE EXCEPTION '% is summed from %, which is not built yet: rebuild % first (full=true rebuilds both, in order)',
+        r.view_name, f.view_name, f.view_name USING ERRCODE = '55000';
+    END IF;
+  END IF;
+  UPDATE dbops.analytics_relations SET needs_full = true WHERE fed_by = r.view_id;
+  DELETE FROM dbops.analytics_changes WHERE view_id = r.view_id;
+  EXECUTE dbops.analytics_diff_sql(r.view_id, true) INTO rows_changed, buckets USING NULL::bigint[], NULL::date[], v_now;
+  UPDATE dbops.analytics_relations
+     SET needs_full = false,
+         clock_through = CASE WHEN clock_function IS NULL THEN NULL ELSE v_now END,
+         populated_at = coalesce(populated_at, clock_timestamp())
+   WHERE view_id = r.view_id;
+  RETURN NEXT;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION dbops.analytics_rebuild(text, timestamptz) FROM PUBLIC;
 
 -- The next refresh run fills the rollup (a full rebuild; no deltas while mv_daily_post_metrics
 -- waits for its own) and then rebuilds mv_daily_post_metrics as its sum. Readers keep the rows

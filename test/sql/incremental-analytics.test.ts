@@ -319,6 +319,24 @@ describe('incremental analytics: random writes, then each relation equals a full
   }
 });
 
+/** A published post of the workspace with one published target and a metric row: rows in the rollup and its day's bucket. */
+async function plantPublishedPost(db: TestDatabase, workspace: number, tag: string): Promise<void> {
+  await db.query(
+    `WITH p AS (
+       INSERT INTO posts (workspace_id, author_id, status, content, published_at, created_at)
+       SELECT m.workspace_id, m.user_id, 'PUBLISHED', $2, '2026-06-15T09:00:00Z', '2026-06-15T08:00:00Z'
+         FROM workspace_members m WHERE m.workspace_id = $1 ORDER BY m.user_id LIMIT 1
+       RETURNING id, workspace_id
+     ), t AS (
+       INSERT INTO post_targets (post_id, social_account_id, status, published_at, external_post_id)
+       SELECT p.id, (SELECT id FROM social_accounts WHERE workspace_id = p.workspace_id ORDER BY id LIMIT 1), 'published', '2026-06-15T09:00:00Z', 'x-' || $2
+         FROM p RETURNING id
+     )
+     INSERT INTO post_metrics_daily (post_target_id, metric_date, impressions, likes) SELECT id, '2026-06-16', 900, 90 FROM t`,
+    [workspace, tag],
+  );
+}
+
 describe('incremental analytics: capture', () => {
   let db: TestDatabase;
   let workspaces: number[];
@@ -434,20 +452,7 @@ describe('incremental analytics: capture', () => {
 
   it('a full rebuild of mv_daily_post_metrics waits for the rollup deltas in flight, and keeps them (093)', async () => {
     // A published post with a target and a metric row: its rollup rows, and the day's bucket.
-    await db.query(
-      `WITH p AS (
-         INSERT INTO posts (workspace_id, author_id, status, content, published_at, created_at)
-         SELECT m.workspace_id, m.user_id, 'PUBLISHED', 'locked', '2026-06-15T09:00:00Z', '2026-06-15T08:00:00Z'
-           FROM workspace_members m WHERE m.workspace_id = $1 ORDER BY m.user_id LIMIT 1
-         RETURNING id, workspace_id
-       ), t AS (
-         INSERT INTO post_targets (post_id, social_account_id, status, published_at, external_post_id)
-         SELECT p.id, (SELECT id FROM social_accounts WHERE workspace_id = p.workspace_id ORDER BY id LIMIT 1), 'published', '2026-06-15T09:00:00Z', 'x-locked'
-           FROM p RETURNING id
-       )
-       INSERT INTO post_metrics_daily (post_target_id, metric_date, impressions, likes) SELECT id, '2026-06-16', 900, 90 FROM t`,
-      [workspaces[0]],
-    );
+    await plantPublishedPost(db, workspaces[0], 'locked');
     const batch = await db.pool().connect();
     const rebuild = await db.pool().connect();
     try {
@@ -472,6 +477,31 @@ describe('incremental analytics: capture', () => {
       rebuild.release();
     }
     await refreshAnalytics(db, { now: new Date(T0) });
+    expect(await mismatches(db, T0)).toEqual([]);
+  });
+
+  it('never sums mv_daily_post_metrics from a rollup that is not built, and never adds a rebuilt rollup on top (093)', async () => {
+    await plantPublishedPost(db, workspaces[1], 'truncated');
+    await refreshAnalytics(db, { now: new Date(T0) });
+    const before = await viewRows(db, 'public.mv_daily_post_metrics');
+    expect(before.length).toBeGreaterThan(0);
+    // The rollup lost (TRUNCATE is not captured) and due for its rebuild, e.g. a first fill that failed.
+    await db.query(`TRUNCATE dbops.analytics_post_days`);
+    await db.query(`UPDATE dbops.analytics_relations SET needs_full = true WHERE view_id = 8`);
+    await expect(db.query(`SELECT * FROM dbops.analytics_rebuild('public.mv_daily_post_metrics')`)).rejects.toThrow(
+      'public.mv_daily_post_metrics is summed from dbops.analytics_post_days, which is not built yet: rebuild dbops.analytics_post_days first',
+    );
+    expect(await viewRows(db, 'public.mv_daily_post_metrics')).toEqual(before);
+    // Rebuilt alone: its inserts are not added to what mv_daily_post_metrics holds; that relation
+    // is marked for its own rebuild instead, and summed anew from the rollup.
+    await db.query(`SELECT * FROM dbops.analytics_rebuild('dbops.analytics_post_days')`);
+    expect(await viewRows(db, 'public.mv_daily_post_metrics')).toEqual(before);
+    expect(await db.query(`SELECT view_id, needs_full FROM dbops.analytics_relations WHERE view_id IN (1, 8) ORDER BY 1`)).toEqual([
+      { view_id: 1, needs_full: true },
+      { view_id: 8, needs_full: false },
+    ]);
+    const [rebuilt] = await db.query<{ rows_changed: string }>(`SELECT * FROM dbops.analytics_rebuild('public.mv_daily_post_metrics')`);
+    expect(rebuilt.rows_changed).toBe('0');
     expect(await mismatches(db, T0)).toEqual([]);
   });
 

@@ -33,6 +33,9 @@ export const RETIRED_INDEXES = [
   'posts_workspace_search_vector_gin_idx',
   // 088: replaced by the month- and year-keyed GIN index.
   'posts_workspace_month_search_gin_idx',
+  // 094: the per-day recompute of mv_daily_post_metrics they served ended with 093's rollup.
+  'post_targets_published_day_idx',
+  'post_metrics_daily_metric_date_idx',
 ];
 
 export function indexNamesIn(file: string): string[] {
