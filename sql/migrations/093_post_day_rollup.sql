@@ -434,6 +434,72 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------------
+-- 070's batch, taking its buckets off the log in one index range instead of a join
+-- ---------------------------------------------------------------------------------------------
+-- Since the sources log posts for the rollup, a spec-rate hour leaves about 125,000 log rows for
+-- it (one per post per 1,000-row statement). 070 took a batch with DELETE ... USING the picked
+-- buckets: a join the planner runs as a nested loop over a sequential scan of the log when the
+-- log's statistics are from a moment it was empty (autovacuum analyzes it at any point of its
+-- hourly fill and drain). Measured in the benchmark: one such batch ran into the task's 5-minute
+-- statement timeout. Now the batch is a prefix of the log in its index order: the last bucket of
+-- the first p_batch (day, key) pairs bounds one range DELETE, which costs one pass whatever the
+-- plan.
+CREATE OR REPLACE FUNCTION dbops.analytics_refresh_batch(p_view text, p_batch integer DEFAULT 500, p_now timestamptz DEFAULT NULL)
+RETURNS TABLE (buckets integer, rows_changed bigint, more boolean)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r dbops.analytics_relations;
+  v_now timestamptz := coalesce(p_now, clock_timestamp());
+  v_keys bigint[];
+  v_days date[];
+  v_last_day date;
+  v_last_key bigint;
+BEGIN
+  IF p_batch IS NULL OR p_batch < 1 OR p_batch > 100000 THEN
+    RAISE EXCEPTION 'batch size must be between 1 and 100000, got %', coalesce(p_batch::text, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  r := dbops.analytics_relation(p_view);
+  -- Two refreshes of one relation would recompute the same buckets from different snapshots.
+  PERFORM pg_advisory_xact_lock(hashtext('dbops.analytics_refresh'), r.view_id);
+
+  IF r.clock_function IS NOT NULL AND r.clock_through IS NOT NULL AND r.clock_through <> v_now THEN
+    EXECUTE format('INSERT INTO dbops.analytics_changes (view_id, key_id, day, changed_at)
+                    SELECT $1, key_id, day, changed_at FROM %s($2, $3)', r.clock_function)
+      USING r.view_id, least(r.clock_through, v_now), greatest(r.clock_through, v_now);
+  END IF;
+  IF r.clock_function IS NOT NULL AND r.clock_through IS NOT NULL THEN
+    UPDATE dbops.analytics_relations SET clock_through = v_now WHERE view_id = r.view_id;
+  END IF;
+
+  SELECT x.day, x.key_id INTO v_last_day, v_last_key
+    FROM (SELECT DISTINCT l.day, l.key_id FROM dbops.analytics_changes l WHERE l.view_id = r.view_id
+           ORDER BY l.day, l.key_id LIMIT p_batch) x
+   ORDER BY x.day DESC, x.key_id DESC
+   LIMIT 1;
+  IF FOUND THEN
+    WITH taken AS (
+      DELETE FROM dbops.analytics_changes l
+       WHERE l.view_id = r.view_id AND (l.day, l.key_id) <= (v_last_day, v_last_key)
+      RETURNING l.key_id, l.day
+    )
+    SELECT array_agg(t.key_id), array_agg(t.day) INTO v_keys, v_days FROM (SELECT DISTINCT key_id, day FROM taken) t;
+  END IF;
+
+  buckets := coalesce(cardinality(v_keys), 0);
+  rows_changed := 0;
+  IF buckets > 0 THEN
+    EXECUTE dbops.analytics_apply_sql(r.view_id) INTO rows_changed USING v_keys, v_days, v_now;
+  END IF;
+  more := EXISTS (SELECT 1 FROM dbops.analytics_changes l WHERE l.view_id = r.view_id);
+  IF NOT more AND NOT r.needs_full AND r.populated_at IS NULL THEN
+    UPDATE dbops.analytics_relations SET populated_at = clock_timestamp() WHERE view_id = r.view_id;
+  END IF;
+  RETURN NEXT;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION dbops.analytics_refresh_batch(text, integer, timestamptz) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
 -- Full rebuild (074) with the feed rules:
 --   * a relation computed from another is not rebuilt from it while that one is unbuilt or awaits
 --     its own rebuild (an empty or broken rollup would wipe mv_daily_post_metrics): refused, so
