@@ -252,7 +252,10 @@ export async function seedPlanDataset(client: ClientBase): Promise<void> {
  * map (which index-only scans need) and collected statistics.
  */
 export async function settlePlanDataset(client: ClientBase): Promise<void> {
-  const { rows } = await client.query<{ view_name: string }>(`SELECT view_name FROM dbops.analytics_relations ORDER BY view_id`);
+  // In refresh order: mv_daily_post_metrics is summed from the rollup (093), which comes first.
+  const { rows } = await client.query<{ view_name: string }>(
+    `SELECT a.view_name FROM dbops.analytics_relations a JOIN dbops.materialized_views m USING (view_name) ORDER BY m.refresh_order, a.view_name`,
+  );
   for (const row of rows) {
     await client.query(`SELECT dbops.analytics_rebuild($1)`, [row.view_name]);
   }
