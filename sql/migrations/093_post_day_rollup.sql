@@ -363,7 +363,7 @@ CREATE OR REPLACE FUNCTION dbops.capture_post_target_delete() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   INSERT INTO dbops.analytics_changes (view_id, key_id, day)
-  SELECT DISTINCT b.view_id, b.key_id, b.day
+  SELECT b.view_id, b.key_id, b.day
     FROM (VALUES (8::smallint, OLD.post_id, '-infinity'::date)) b(view_id, key_id, day)
   UNION
   SELECT b.view_id, b.key_id, b.day
@@ -438,12 +438,12 @@ $$;
 -- ---------------------------------------------------------------------------------------------
 -- Since the sources log posts for the rollup, a spec-rate hour leaves about 125,000 log rows for
 -- it (one per post per 1,000-row statement). 070 took a batch with DELETE ... USING the picked
--- buckets: a join the planner runs as a nested loop over a sequential scan of the log when the
--- log's statistics are from a moment it was empty (autovacuum analyzes it at any point of its
--- hourly fill and drain). Measured in the benchmark: one such batch ran into the task's 5-minute
--- statement timeout. Now the batch is a prefix of the log in its index order: the last bucket of
--- the first p_batch (day, key) pairs bounds one range DELETE, which costs one pass whatever the
--- plan.
+-- buckets, a join whose cost depends on the plan the log's statistics give it (autovacuum
+-- analyzes the log at any point of its hourly fill and drain). In the benchmark one rollup batch
+-- ran into the task's 5-minute statement timeout; the cause was not pinned down (a batch of the
+-- same size on a copy of the data took 0.9 s, with sound plans). Now the batch is a prefix of the
+-- log in its index order: the last bucket of the first p_batch (day, key) pairs bounds one range
+-- DELETE, one pass whatever the plan.
 CREATE OR REPLACE FUNCTION dbops.analytics_refresh_batch(p_view text, p_batch integer DEFAULT 500, p_now timestamptz DEFAULT NULL)
 RETURNS TABLE (buckets integer, rows_changed bigint, more boolean)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -505,6 +505,33 @@ describe('incremental analytics: capture', () => {
     expect(await mismatches(db, T0)).toEqual([]);
   });
 
+  it('recomputes a logged mv_daily_post_metrics bucket from the rollup, which nothing logs since 093', async () => {
+    await plantPublishedPost(db, workspaces[1], 'by-hand');
+    await refreshAnalytics(db, { now: new Date(T0) });
+    const [row] = await db.query<{ workspace_id: string; day: string }>(
+      `SELECT workspace_id, day::text FROM mv_daily_post_metrics WHERE workspace_id = $1 ORDER BY day LIMIT 1`,
+      [workspaces[1]],
+    );
+    // Damage the bucket, and point the rollup at other figures the base tables do not hold: the
+    // recompute must follow the rollup, the state the deltas apply to, not the base tables.
+    await db.query(`UPDATE mv_daily_post_metrics SET impressions = impressions + 5 WHERE workspace_id = $1 AND day = $2`, [row.workspace_id, row.day]);
+    await db.query(`ALTER TABLE dbops.analytics_post_days DISABLE TRIGGER USER`);
+    await db.query(`UPDATE dbops.analytics_post_days SET impressions = coalesce(impressions, 0) + 1000 WHERE workspace_id = $1 AND day = $2`, [row.workspace_id, row.day]);
+    await db.query(`ALTER TABLE dbops.analytics_post_days ENABLE TRIGGER USER`);
+    await db.query(`INSERT INTO dbops.analytics_changes (view_id, key_id, day) VALUES (1, $1, $2)`, [row.workspace_id, row.day]);
+    const { buckets } = await refreshAnalytics(db, { now: new Date(T0), only: ['public.mv_daily_post_metrics'] });
+    expect(buckets).toBe(1);
+    const [sums] = await db.query<{ kept: string; rollup: string }>(
+      `SELECT (SELECT sum(impressions) FROM mv_daily_post_metrics WHERE workspace_id = $1 AND day = $2) AS kept,
+              (SELECT sum(coalesce(impressions, 0)) FROM dbops.analytics_post_days WHERE workspace_id = $1 AND day = $2) AS rollup`,
+      [row.workspace_id, row.day],
+    );
+    expect(sums.kept).toBe(sums.rollup);
+    // Put the rollup back (a full run rebuilds it from the base tables, then its sum).
+    await refreshAnalytics(db, { full: true, now: new Date(T0) });
+    expect(await mismatches(db, T0)).toEqual([]);
+  });
+
   it('rejects a relation that is not kept incrementally, and a bad batch size, before doing anything', async () => {
     await expect(db.query(`SELECT * FROM dbops.analytics_refresh_batch('public.posts', 10)`)).rejects.toThrow(/not an incrementally maintained analytics relation: public.posts/);
     await expect(db.query(`SELECT * FROM dbops.analytics_refresh_batch('public.mv_daily_post_metrics', 0)`)).rejects.toThrow(/batch size must be between 1 and 100000/);
