@@ -223,15 +223,29 @@ export async function directRows(db: TestDatabase, view: Relation, now?: Date): 
   return rowsOf(db, sql, [now ?? (await db.query<{ now: Date }>('SELECT now()'))[0].now]);
 }
 
-/** What the refresh task does, straight in SQL: optionally a full rebuild, then drain the log in batches. */
+/**
+ * What the refresh task does, straight in SQL: optionally a full rebuild, then drain the log in
+ * batches. `full: 'steps'` rebuilds range by range as the task does (095); `true`, in one
+ * set-based statement per relation (074).
+ */
 export async function refreshAnalytics(
   db: Pick<TestDatabase, 'query'>,
-  options: { full?: boolean; now?: Date; batch?: number; only?: readonly Relation[] } = {},
+  options: { full?: boolean | 'steps'; now?: Date; batch?: number; only?: readonly Relation[] } = {},
 ): Promise<{ buckets: number; rowsChanged: number }> {
   let buckets = 0;
   let rowsChanged = 0;
   for (const view of options.only ?? VIEWS) {
-    if (options.full) {
+    if (options.full === 'steps') {
+      for (let start = true; ; start = false) {
+        const [r] = await db.query<{ buckets: number; rows_changed: string; done: boolean }>(
+          `SELECT * FROM dbops.analytics_rebuild_step($1, $2, $3, $4)`,
+          [view, options.batch ?? 500, start, options.now ?? null],
+        );
+        buckets += r.buckets;
+        rowsChanged += Number(r.rows_changed);
+        if (r.done) break;
+      }
+    } else if (options.full) {
       const [r] = await db.query<{ buckets: string; rows_changed: string }>(`SELECT * FROM dbops.analytics_rebuild($1, $2)`, [view, options.now ?? null]);
       buckets += Number(r.buckets);
       rowsChanged += Number(r.rows_changed);

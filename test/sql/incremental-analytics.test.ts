@@ -312,6 +312,17 @@ describe('incremental analytics: random writes, then each relation equals a full
         expect(await mismatches(db, clock)).not.toEqual([]);
         expect((await refreshAnalytics(db, { full: true, now: new Date(clock) })).rowsChanged).toBeGreaterThan(2);
         expect(await mismatches(db, clock)).toEqual([]);
+        // The task's rebuild, range by range (095), one key or a day's window per step so every
+        // boundary is crossed: it changes nothing now, and repairs the same damage.
+        await db.query(`UPDATE dbops.analytics_relations SET rebuild_window_days = 1 WHERE day_column IS NOT NULL`);
+        expect((await refreshAnalytics(db, { full: 'steps', batch: 1, now: new Date(clock) })).rowsChanged).toBe(0);
+        for (const view of VIEWS) {
+          await db.query(`DELETE FROM ${view} WHERE ctid IN (SELECT ctid FROM ${view} ORDER BY ctid DESC LIMIT 2)`);
+        }
+        await db.query(`INSERT INTO analytics_post_engagement SELECT (jsonb_populate_record(NULL::analytics_post_engagement, to_jsonb(e) || '{"post_id": -5}')).* FROM analytics_post_engagement e LIMIT 1`);
+        expect(await mismatches(db, clock)).not.toEqual([]);
+        expect((await refreshAnalytics(db, { full: 'steps', batch: 1, now: new Date(clock) })).rowsChanged).toBeGreaterThan(2);
+        expect(await mismatches(db, clock)).toEqual([]);
       } finally {
         await db.drop();
       }

@@ -1,6 +1,7 @@
 import { ValidationError } from '../../../lambdas/tasks/options';
 import { seedDemo } from '../../../local/demo-seed';
 import { createTestDatabase, TestDatabase } from '../../support/database';
+import { directRows, viewRows } from '../../sql/analytics-direct';
 import { harness, TaskHarness } from './helpers';
 
 describe('refresh-materialized-views', () => {
@@ -78,6 +79,95 @@ describe('refresh-materialized-views', () => {
     expect(result.status).toBe('succeeded');
     expect(result.summary.refreshed).toEqual([expect.objectContaining({ mode: 'full', rowsChanged: 0, complete: true })]);
     expect((result.summary.refreshed as { buckets: number }[])[0].buckets).toBeGreaterThan(1);
+  });
+
+  /** A budget clock that moves 100 ms per look: with timeBudgetMs 1000 a run is cut after a few of its checks. */
+  const shortBudget = () => {
+    let now = 0;
+    return { clock: () => (now += 100) };
+  };
+  const relationState = async (viewId: number) =>
+    (await db.query<{ needs_full: boolean; rebuild_from: string | null; rebuild_day: string | null; rebuild_started_at: Date | null }>(
+      `SELECT needs_full, rebuild_from, rebuild_day::text, rebuild_started_at FROM dbops.analytics_relations WHERE view_id = $1`,
+      [viewId],
+    ))[0];
+
+  it('a full rebuild that outlasts the budget resumes where it stopped, keeps writes made between runs, and deletes rows whose source is gone', async () => {
+    const view = 'public.mv_listening_sentiment_trends';
+    // Windows of a week, 20 buckets per step, so the rebuild needs many steps; drift of three kinds to repair.
+    await db.query(`UPDATE dbops.analytics_relations SET rebuild_window_days = 7 WHERE view_id = 4`);
+    await db.query(`DELETE FROM mv_listening_sentiment_trends WHERE extract(day FROM day)::int % 2 = 0`);
+    await db.query(`UPDATE mv_listening_sentiment_trends SET mentions = mentions + 7 WHERE workspace_id = (SELECT max(workspace_id) FROM mv_listening_sentiment_trends)`);
+    // A row for a day no mention is on: only the relation itself names that bucket.
+    await db.query(
+      `INSERT INTO mv_listening_sentiment_trends
+       SELECT (jsonb_populate_record(NULL::mv_listening_sentiment_trends, to_jsonb(t) || '{"day": "2001-01-01"}')).*
+         FROM mv_listening_sentiment_trends t ORDER BY workspace_id LIMIT 1`,
+    );
+    const orphan = `SELECT 1 FROM mv_listening_sentiment_trends WHERE day = DATE '2001-01-01'`;
+    expect(await db.query(orphan)).toHaveLength(1);
+    expect(await viewRows(db, view)).not.toEqual(await directRows(db, view));
+
+    const first = await h.run({ task: 'refresh-materialized-views', view, full: true, timeBudgetMs: 1000, rebuildBuckets: 20 }, shortBudget());
+    expect(first.summary.refreshed).toEqual([expect.objectContaining({ mode: 'full', complete: false })]);
+    expect(first.remaining).toEqual([view]);
+    const cut = await relationState(4);
+    expect(cut.rebuild_from).not.toBeNull();
+    // Its staleness counts from the start of the rebuild, not from the step that just succeeded.
+    await db.query(`UPDATE dbops.analytics_relations SET rebuild_started_at = rebuild_started_at - interval '1 hour' WHERE view_id = 4`);
+    expect((await freshness(view)).staleness_seconds).toBeGreaterThan(3599);
+
+    // A mention written between runs for the first workspace, whose range is already rebuilt: logged, drained after.
+    await db.query(
+      `INSERT INTO listening_mentions (workspace_id, listening_query_id, platform, external_id, author_handle, content, published_at)
+       SELECT workspace_id, id, 'twitter', 'between-runs', '@late', 'text', now() - interval '2 days' FROM listening_queries ORDER BY workspace_id, id LIMIT 1`,
+    );
+    let runs = 1;
+    for (; (await relationState(4)).rebuild_from !== null; runs += 1) {
+      const next = await h.run({ task: 'refresh-materialized-views', view, timeBudgetMs: 1000, rebuildBuckets: 20 }, shortBudget());
+      expect(next.status).toBe('succeeded');
+      expect(next.summary.refreshed).toEqual([expect.objectContaining({ mode: 'full' })]);
+      if (runs > 100) throw new Error('the rebuild does not advance');
+    }
+    expect(runs).toBeGreaterThan(2);
+    // Resumed, not restarted: the cursor only moved forward across runs.
+    const last = await h.run({ task: 'refresh-materialized-views', view });
+    expect(last.summary.refreshed).toEqual([expect.objectContaining({ mode: 'incremental', complete: true })]);
+    expect(await db.query(orphan)).toHaveLength(0);
+    expect(await viewRows(db, view)).toEqual(await directRows(db, view));
+    expect(await relationState(4)).toEqual({ needs_full: false, rebuild_from: null, rebuild_day: null, rebuild_started_at: null });
+    await db.query(`UPDATE dbops.analytics_relations SET rebuild_window_days = 31 WHERE view_id = 4`);
+  });
+
+  it('while the rollup is rebuilt, mv_daily_post_metrics keeps its rows and waits (not a failure); then it is summed anew', async () => {
+    await h.run({ task: 'refresh-materialized-views' });
+    const before = await viewRows(db, 'public.mv_daily_post_metrics');
+    expect(before).toEqual(await directRows(db, 'public.mv_daily_post_metrics'));
+    // The rollup lost (TRUNCATE fires no delete trigger) and due for a rebuild, as after a failed first fill.
+    await db.query(`TRUNCATE dbops.analytics_post_days`);
+    await db.query(`UPDATE dbops.analytics_relations SET needs_full = true WHERE view_id = 8`);
+    const [step] = await db.query<{ done: boolean; buckets: number }>(`SELECT * FROM dbops.analytics_rebuild_step('dbops.analytics_post_days', 10)`);
+    expect(step).toEqual(expect.objectContaining({ done: false }));
+    expect((await relationState(1)).needs_full).toBe(true);
+
+    const waiting = await h.run({ task: 'refresh-materialized-views', view: 'public.mv_daily_post_metrics' });
+    expect(waiting.status).toBe('succeeded');
+    expect(waiting.failures).toEqual([]);
+    expect(waiting.remaining).toEqual(['public.mv_daily_post_metrics']);
+    expect(waiting.warnings).toEqual([expect.stringMatching(/public\.mv_daily_post_metrics: waiting, .*summed from dbops\.analytics_post_days, which is not built yet/)]);
+    expect(await viewRows(db, 'public.mv_daily_post_metrics')).toEqual(before);
+
+    // One run in refresh order: the rollup's rebuild finishes, then mv_daily_post_metrics is rebuilt from it.
+    const run = await h.run({ task: 'refresh-materialized-views' });
+    expect(run.status).toBe('succeeded');
+    expect(run.remaining).toEqual([]);
+    for (const view of ['dbops.analytics_post_days', 'public.mv_daily_post_metrics'] as const) {
+      expect(await viewRows(db, view)).toEqual(await directRows(db, view));
+    }
+    expect(await db.query(`SELECT view_id, needs_full, rebuild_from FROM dbops.analytics_relations WHERE view_id IN (1, 8) ORDER BY 1`)).toEqual([
+      { view_id: 1, needs_full: false, rebuild_from: null },
+      { view_id: 8, needs_full: false, rebuild_from: null },
+    ]);
   });
 
   it('logs a failed refresh with its error and reports the failure', async () => {

@@ -102,8 +102,8 @@ describe('time budget on a live database', () => {
     );
     await db.query(`INSERT INTO dbops.materialized_views (view_name, refresh_order) VALUES ('public.mv_slow', 1)`);
     await db.query(
-      `INSERT INTO dbops.analytics_relations (view_id, view_name, key_column, unique_columns, rows_function, live_source, needs_full, populated_at)
-       VALUES (99, 'public.mv_slow', 'id', '{id}', 'dbops.analytics_rows_slow', 'public.mv_slow', false, now())`,
+      `INSERT INTO dbops.analytics_relations (view_id, view_name, key_column, unique_columns, rows_function, live_source, key_table, needs_full, populated_at)
+       VALUES (99, 'public.mv_slow', 'id', '{id}', 'dbops.analytics_rows_slow', 'public.mv_slow', 'public.mv_slow', false, now())`,
     );
     await db.query(`INSERT INTO dbops.analytics_changes (view_id, key_id, day) VALUES (99, 1, '-infinity')`);
   });
