@@ -55,11 +55,11 @@ const FEEDER_NOT_BUILT = '55000';
  * Rebuild steps until the rebuild is done or the budget is spent. Returns false when it is left
  * unfinished (the next run resumes it from the cursor the last step left).
  */
-async function rebuildSteps(ctx: TaskContext, view: string, start: boolean, rebuildBuckets: number, done: Refreshed): Promise<boolean> {
-  for (let first = true; ; first = false) {
+async function rebuildSteps(ctx: TaskContext, view: string, rebuildBuckets: number, done: Refreshed): Promise<boolean> {
+  for (;;) {
     const [step] = await ctx.maintain<{ buckets: number; rows_changed: string; done: boolean }>(
-      `SELECT buckets, rows_changed, done FROM dbops.analytics_rebuild_step($1, $2, $3)`,
-      [view, rebuildBuckets, start && first],
+      `SELECT buckets, rows_changed, done FROM dbops.analytics_rebuild_step($1, $2)`,
+      [view, rebuildBuckets],
       { label: `${view}: rebuild step` },
     );
     done.batches += 1;
@@ -70,12 +70,12 @@ async function rebuildSteps(ctx: TaskContext, view: string, start: boolean, rebu
   }
 }
 
-async function refreshOne(ctx: TaskContext, view: string, mode: Mode, start: boolean, buckets: { batch: number; rebuild: number }): Promise<Refreshed> {
+async function refreshOne(ctx: TaskContext, view: string, mode: Mode, buckets: { batch: number; rebuild: number }): Promise<Refreshed> {
   const [{ started }] = await ctx.read<{ started: Date }>('SELECT clock_timestamp() AS started');
   const t0 = Date.now();
   const done: Refreshed = { view, mode, durationMs: 0, batches: 0, buckets: 0, rowsChanged: 0, complete: false };
   try {
-    if (mode === 'full' && !(await rebuildSteps(ctx, view, start, buckets.rebuild, done))) {
+    if (mode === 'full' && !(await rebuildSteps(ctx, view, buckets.rebuild, done))) {
       done.durationMs = Date.now() - t0;
       await ctx.read(LOG_SQL, [view, mode, started, done.durationMs, true, null, done.buckets, done.rowsChanged]);
       return done;
@@ -143,11 +143,17 @@ export const refreshMaterializedViews = defineTask({
         metrics: [],
       };
     }
+    if (options.full) {
+      // Recorded before any step, so a rebuild the budget does not reach this run is still done by the next ones.
+      await ctx.maintain(`SELECT dbops.analytics_request_rebuild(v) FROM unnest($1::text[]) v`, [relations.filter((r) => r.kept).map((r) => r.view_name)], {
+        label: 'full rebuild requested',
+      });
+    }
     const metrics: MetricDatum[] = [];
     const incomplete: string[] = [];
     const { remaining, failures } = await eachWithinBudget(ctx, relations, (r) => r.view_name, async (r) => {
       if (!r.kept) throw new Error(`${r.view_name} is registered in dbops.materialized_views but not in dbops.analytics_relations (nothing keeps it)`);
-      const result = await refreshOne(ctx, r.view_name, modeOf(r), options.full === true, {
+      const result = await refreshOne(ctx, r.view_name, modeOf(r), {
         batch: options.batchBuckets ?? 5000,
         rebuild: options.rebuildBuckets ?? 1000,
       });

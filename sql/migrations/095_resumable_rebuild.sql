@@ -118,29 +118,61 @@ ALTER TABLE dbops.analytics_relations ADD CONSTRAINT analytics_relations_daily_r
   CHECK ((day_column IS NULL) = (next_day_function IS NULL) AND (day_column IS NULL) = (range_buckets_function IS NULL)
          AND (day_column IS NULL) = (rebuild_window_days IS NULL));
 
+-- What a relation feeds is due for its own rebuild once the feeder is rebuilt: marked under the fed
+-- relation's lock (always taken after the feeder's, as the deltas do), so a step of it in progress
+-- either commits before or sees the mark.
+CREATE FUNCTION dbops.analytics_mark_fed(p_view_id smallint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v_fed smallint;
+BEGIN
+  FOR v_fed IN SELECT view_id FROM dbops.analytics_relations WHERE fed_by = p_view_id ORDER BY view_id LOOP
+    PERFORM pg_advisory_xact_lock(hashtext('dbops.analytics_refresh'), v_fed);
+    UPDATE dbops.analytics_relations SET needs_full = true WHERE view_id = v_fed;
+  END LOOP;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION dbops.analytics_mark_fed(smallint) FROM PUBLIC;
+
+-- A full=true request, kept in the registry so that it outlives the run that made it: the next
+-- steps start the rebuild over (from the first key, even over one in progress).
+CREATE FUNCTION dbops.analytics_request_rebuild(p_view text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r dbops.analytics_relations;
+BEGIN
+  r := dbops.analytics_relation(p_view);
+  PERFORM pg_advisory_xact_lock(hashtext('dbops.analytics_refresh'), r.view_id);
+  UPDATE dbops.analytics_relations SET needs_full = true WHERE view_id = r.view_id;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION dbops.analytics_request_rebuild(text) FROM PUBLIC;
+
 -- ---------------------------------------------------------------------------------------------
 -- One step of a rebuild
 -- ---------------------------------------------------------------------------------------------
--- Starts a rebuild when the relation is due for one (needs_full) or p_start asks for it, and none
--- is in progress; otherwise goes on with the one in progress. One call is one transaction of
--- about p_batch buckets: a daily relation's step takes windows of a workspace's days
--- (rebuild_window_days from the next day that holds anything), workspace after workspace, until
--- it has p_batch buckets (a bucket, one workspace's day, does not grow with history, so neither
--- does a step); any other relation's step takes the next p_batch keys. The buckets of a window
--- are what the base tables hold there plus what the relation holds there (so rows whose source
--- is gone are deleted); they are recomputed by the hourly batches' rows function and diff, and the
--- cursor (rebuild_from, rebuild_day) moves past them. Done when no key is left. Starting:
+-- (Re)starts a rebuild when one is due (needs_full: a first fill, a full=true request through
+-- dbops.analytics_request_rebuild, or the relation it is summed from starting its own rebuild),
+-- even over one in progress; otherwise goes on with the one in progress. One call is one
+-- transaction of about p_batch buckets: a daily relation's step takes windows of a workspace's
+-- days (rebuild_window_days from the next day that holds anything), workspace after workspace,
+-- until it has p_batch buckets (a bucket, one workspace's day, does not grow with history, so
+-- neither does a step); any other relation's step takes the next p_batch keys. The buckets of a
+-- window are what the base tables hold there plus what the relation holds there (so rows whose
+-- source is gone are deleted); they are recomputed by the hourly batches' rows function and diff,
+-- and the cursor (rebuild_from, rebuild_day) moves past them. Done when no key is left. Starting:
 --   * a relation summed from another waits (55000) until that one is built and not rebuilding:
 --     summing a rollup half refilled would show readers half the figures;
---   * what this relation feeds is marked for its own rebuild (its deltas pause; it is summed
---     anew once this one is done), as 093's one-statement rebuild does;
+--   * what this relation feeds is marked for its own rebuild, under its lock (its deltas pause;
+--     it is summed anew once this one is done, and one in progress starts over then), as 093's
+--     one-statement rebuild does;
 --   * needs_full is cleared at the start, not the end: for a relation fed by deltas, deltas that
 --     land while its ranges are recomputed are right (a bucket not yet recomputed is replaced
 --     later from a snapshot that holds them), and deltas skipped would be lost for the ranges
 --     already done;
 --   * the clock watermark moves to the start: deadlines that pass during the rebuild are logged
 --     by the clock afterwards.
-CREATE FUNCTION dbops.analytics_rebuild_step(p_view text, p_batch integer DEFAULT 5000, p_start boolean DEFAULT false, p_now timestamptz DEFAULT NULL)
+CREATE FUNCTION dbops.analytics_rebuild_step(p_view text, p_batch integer DEFAULT 5000, p_now timestamptz DEFAULT NULL)
 RETURNS TABLE (keys_from bigint, keys_to bigint, buckets integer, rows_changed bigint, done boolean)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -170,12 +202,12 @@ BEGIN
   rows_changed := 0;
   done := false;
 
-  IF r.rebuild_from IS NULL THEN
-    IF NOT (r.needs_full OR coalesce(p_start, false)) THEN
-      done := true;
-      RETURN NEXT;
-      RETURN;
-    END IF;
+  IF r.rebuild_from IS NULL AND NOT r.needs_full THEN
+    done := true;
+    RETURN NEXT;
+    RETURN;
+  END IF;
+  IF r.needs_full THEN
     IF r.fed_by IS NOT NULL THEN
       SELECT * INTO STRICT f FROM dbops.analytics_relations WHERE view_id = r.fed_by;
       IF f.needs_full OR f.rebuild_from IS NOT NULL OR f.populated_at IS NULL THEN
@@ -183,7 +215,7 @@ BEGIN
           r.view_name, f.view_name, f.view_name USING ERRCODE = '55000';
       END IF;
     END IF;
-    UPDATE dbops.analytics_relations SET needs_full = true WHERE fed_by = r.view_id;
+    PERFORM dbops.analytics_mark_fed(r.view_id);
     UPDATE dbops.analytics_relations
        SET needs_full = false, rebuild_from = -9223372036854775808, rebuild_day = '-infinity', rebuild_started_at = v_now,
            clock_through = CASE WHEN clock_function IS NULL THEN NULL ELSE v_now END
@@ -252,19 +284,20 @@ BEGIN
   RETURN NEXT;
 END;
 $$;
-COMMENT ON FUNCTION dbops.analytics_rebuild_step(text, integer, boolean, timestamptz) IS
-  'One step of a resumable full rebuild: recompute about p_batch buckets from the cursor on (starting a rebuild when one is due or p_start); done when none is left';
-REVOKE EXECUTE ON FUNCTION dbops.analytics_rebuild_step(text, integer, boolean, timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION dbops.analytics_rebuild_step(text, integer, timestamptz) IS
+  'One step of a resumable full rebuild: recompute about p_batch buckets from the cursor on ((re)starting the rebuild when one is due); done when none is left';
+REVOKE EXECUTE ON FUNCTION dbops.analytics_rebuild_step(text, integer, timestamptz) FROM PUBLIC;
 DO $$
 BEGIN
   IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'dbops_maintenance') THEN
-    GRANT EXECUTE ON FUNCTION dbops.analytics_rebuild_step(text, integer, boolean, timestamptz) TO dbops_maintenance;
+    GRANT EXECUTE ON FUNCTION dbops.analytics_rebuild_step(text, integer, timestamptz) TO dbops_maintenance;
+    GRANT EXECUTE ON FUNCTION dbops.analytics_request_rebuild(text) TO dbops_maintenance;
   END IF;
 END;
 $$;
 
--- The one-statement rebuild (093's) also waits for a feeder that is rebuilding, and supersedes a
--- rebuild in progress of its own relation.
+-- The one-statement rebuild (093's) also waits for a feeder that is rebuilding, marks what it feeds
+-- under that relation's lock, and supersedes a rebuild in progress of its own relation.
 CREATE OR REPLACE FUNCTION dbops.analytics_rebuild(p_view text, p_now timestamptz DEFAULT NULL)
 RETURNS TABLE (buckets bigint, rows_changed bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -282,7 +315,7 @@ BEGIN
         r.view_name, f.view_name, f.view_name USING ERRCODE = '55000';
     END IF;
   END IF;
-  UPDATE dbops.analytics_relations SET needs_full = true WHERE fed_by = r.view_id;
+  PERFORM dbops.analytics_mark_fed(r.view_id);
   DELETE FROM dbops.analytics_changes WHERE view_id = r.view_id;
   EXECUTE dbops.analytics_diff_sql(r.view_id, true) INTO rows_changed, buckets USING NULL::bigint[], NULL::date[], v_now;
   UPDATE dbops.analytics_relations
@@ -294,19 +327,19 @@ BEGIN
 END;
 $$;
 
--- Staleness while a rebuild is in progress counts from its start: each step logs a successful
--- run, which would otherwise reset it while most ranges are still to do.
+-- Staleness while a rebuild is in progress counts from its start (or an older unapplied change):
+-- each step logs a successful run, which would otherwise reset it while most ranges are still to do.
 CREATE OR REPLACE VIEW dbops.mv_freshness AS
 SELECT r.view_name,
        (a.populated_at IS NOT NULL) AS populated,
        last.finished_at AS last_refreshed_at,
        CASE WHEN last.finished_at IS NULL THEN NULL
-            WHEN a.rebuild_from IS NOT NULL THEN extract(epoch FROM now() - least(a.rebuild_started_at, last.finished_at))
+            WHEN a.rebuild_from IS NOT NULL THEN extract(epoch FROM now() - least(a.rebuild_started_at, last.finished_at, p.since))
             WHEN a.needs_full OR a.populated_at IS NULL THEN extract(epoch FROM now() - last.finished_at)
             ELSE greatest(0, extract(epoch FROM now() - coalesce(p.since, now())))
        END::double precision AS staleness_seconds,
        CASE WHEN last.finished_at IS NULL THEN extract(epoch FROM now() - r.registered_at)
-            WHEN a.rebuild_from IS NOT NULL THEN extract(epoch FROM now() - least(a.rebuild_started_at, last.finished_at))
+            WHEN a.rebuild_from IS NOT NULL THEN extract(epoch FROM now() - least(a.rebuild_started_at, last.finished_at, p.since))
             WHEN a.needs_full OR a.populated_at IS NULL THEN extract(epoch FROM now() - last.finished_at)
             ELSE greatest(0, extract(epoch FROM now() - coalesce(p.since, now())))
        END::double precision AS age_seconds,

@@ -236,10 +236,11 @@ export async function refreshAnalytics(
   let rowsChanged = 0;
   for (const view of options.only ?? VIEWS) {
     if (options.full === 'steps') {
-      for (let start = true; ; start = false) {
+      await db.query(`SELECT dbops.analytics_request_rebuild($1)`, [view]);
+      for (;;) {
         const [r] = await db.query<{ buckets: number; rows_changed: string; done: boolean }>(
-          `SELECT * FROM dbops.analytics_rebuild_step($1, $2, $3, $4)`,
-          [view, options.batch ?? 500, start, options.now ?? null],
+          `SELECT * FROM dbops.analytics_rebuild_step($1, $2, $3)`,
+          [view, options.batch ?? 500, options.now ?? null],
         );
         buckets += r.buckets;
         rowsChanged += Number(r.rows_changed);

@@ -170,6 +170,104 @@ describe('refresh-materialized-views', () => {
     ]);
   });
 
+  const step = (view: string, batch: number, now?: Date) =>
+    db.query<{ done: boolean; buckets: number }>(`SELECT * FROM dbops.analytics_rebuild_step($1, $2, $3)`, [view, batch, now ?? null]).then((r) => r[0]);
+  const stepToEnd = async (view: string, batch: number, now?: Date) => {
+    for (let i = 0; i < 100_000; i += 1) if ((await step(view, batch, now)).done) return;
+    throw new Error(`${view}: the rebuild does not end`);
+  };
+  const settle = () => h.run({ task: 'refresh-materialized-views' });
+
+  it('a full=true request outlives a run the budget cuts short: relations it did not reach are rebuilt by later runs', async () => {
+    await settle();
+    await db.query(`DELETE FROM mv_influencer_metrics WHERE influencer_id % 2 = 0`);
+    const first = await h.run({ task: 'refresh-materialized-views', full: true, timeBudgetMs: 1000, rebuildBuckets: 20 }, shortBudget());
+    expect(first.remaining).toContain('public.mv_influencer_metrics');
+    // The next scheduled run (no full) does the rest.
+    const next = await settle();
+    expect(next.remaining).toEqual([]);
+    expect(await db.query(`SELECT view_id FROM dbops.analytics_relations WHERE needs_full OR rebuild_from IS NOT NULL`)).toEqual([]);
+    expect(await viewRows(db, 'public.mv_influencer_metrics')).toEqual(await directRows(db, 'public.mv_influencer_metrics'));
+  });
+
+  it('full=true over a rebuild in progress starts it over: rows lost behind its cursor are rebuilt too', async () => {
+    const view = 'public.mv_listening_sentiment_trends';
+    await settle();
+    await db.query(`SELECT dbops.analytics_request_rebuild($1)`, [view]);
+    await step(view, 300);
+    const [{ rebuild_from: cursor }] = await db.query<{ rebuild_from: string }>(`SELECT rebuild_from FROM dbops.analytics_relations WHERE view_id = 4`);
+    const lost = await db.query(`DELETE FROM mv_listening_sentiment_trends WHERE workspace_id < $1 RETURNING 1`, [cursor]);
+    expect(lost.length).toBeGreaterThan(0);
+    const repair = await h.run({ task: 'refresh-materialized-views', view, full: true });
+    expect(repair.summary.refreshed).toEqual([expect.objectContaining({ mode: 'full', complete: true })]);
+    expect(await viewRows(db, view)).toEqual(await directRows(db, view));
+  });
+
+  it('a rebuild of mv_daily_post_metrics in progress pauses when the rollup starts its own, and starts over after it', async () => {
+    const view = 'public.mv_daily_post_metrics';
+    await settle();
+    await db.query(`SELECT dbops.analytics_request_rebuild($1)`, [view]);
+    await step(view, 50);
+    const before = await viewRows(db, view);
+    await db.query(`TRUNCATE dbops.analytics_post_days`);
+    await db.query(`SELECT dbops.analytics_request_rebuild('dbops.analytics_post_days')`);
+    expect((await step('dbops.analytics_post_days', 10)).done).toBe(false);
+    // Half the rollup is back: summing it now would show readers half the figures.
+    await expect(step(view, 50)).rejects.toThrow(/public\.mv_daily_post_metrics is summed from dbops\.analytics_post_days, which is not built yet/);
+    expect(await viewRows(db, view)).toEqual(before);
+    await stepToEnd('dbops.analytics_post_days', 1000);
+    await stepToEnd(view, 50);
+    await settle();
+    expect(await viewRows(db, view)).toEqual(await directRows(db, view));
+  });
+
+  it('rollup changes for windows of mv_daily_post_metrics already rebuilt are kept (its deltas run during its rebuild)', async () => {
+    const view = 'public.mv_daily_post_metrics';
+    await settle();
+    await db.query(`UPDATE dbops.analytics_relations SET rebuild_window_days = 1 WHERE view_id = 1`);
+    await db.query(`SELECT dbops.analytics_request_rebuild($1)`, [view]);
+    await step(view, 1);
+    const [done] = await db.query<{ workspace_id: string; day: string }>(
+      `SELECT rebuild_from AS workspace_id, (rebuild_day - 1)::text AS day FROM dbops.analytics_relations WHERE view_id = 1`,
+    );
+    // A late metric row in the one bucket already rebuilt: carried by the rollup's deltas, or lost.
+    const late = await db.query(
+      `INSERT INTO post_metrics_daily (post_target_id, metric_date, impressions, likes)
+       SELECT pt.id, $2::date, 5000, 500 FROM post_targets pt JOIN posts p ON p.id = pt.post_id
+        WHERE p.workspace_id = $1 AND pt.status = 'published' ORDER BY pt.id LIMIT 1
+       ON CONFLICT (post_target_id, metric_date) DO UPDATE SET likes = post_metrics_daily.likes + 500 RETURNING 1`,
+      [done.workspace_id, done.day],
+    );
+    expect(late).toHaveLength(1);
+    await db.query(`SELECT * FROM dbops.analytics_refresh_batch('dbops.analytics_post_days', 5000)`);
+    await stepToEnd(view, 1000);
+    await settle();
+    expect(await viewRows(db, view)).toEqual(await directRows(db, view));
+    await db.query(`UPDATE dbops.analytics_relations SET rebuild_window_days = 366 WHERE view_id = 1`);
+  });
+
+  it('an SLA deadline that passes during a rebuild, in a window already rebuilt, is counted afterwards (the clock moves to the start)', async () => {
+    const view = 'public.mv_conversation_metrics';
+    await settle();
+    const [t0] = await db.query<{ now: Date }>(`SELECT now() AS now`);
+    const later = new Date(t0.now.getTime() + 2 * 3_600_000);
+    // The first conversation of the first window: unanswered, due an hour from now.
+    const due = await db.query(
+      `UPDATE conversations SET status = 'open', first_response_at = NULL, resolved_at = NULL, first_response_due_at = $1::timestamptz + interval '1 hour'
+        WHERE id = (SELECT id FROM conversations ORDER BY workspace_id, created_at, id LIMIT 1) RETURNING 1`,
+      [t0.now],
+    );
+    expect(due).toHaveLength(1);
+    await settle();
+    await db.query(`UPDATE dbops.analytics_relations SET rebuild_window_days = 1 WHERE view_id = 3`);
+    await db.query(`SELECT dbops.analytics_request_rebuild($1)`, [view]);
+    await step(view, 1, t0.now);
+    await stepToEnd(view, 1000, later);
+    await db.query(`SELECT * FROM dbops.analytics_refresh_batch($1, 5000, $2)`, [view, later]);
+    expect(await viewRows(db, view)).toEqual(await directRows(db, view, later));
+    await db.query(`UPDATE dbops.analytics_relations SET rebuild_window_days = 366 WHERE view_id = 3`);
+  });
+
   it('logs a failed refresh with its error and reports the failure', async () => {
     // Without its unique key the upsert of recomputed rows has nothing to resolve conflicts on.
     await db.query(`DROP INDEX public.mv_influencer_metrics_key`);
