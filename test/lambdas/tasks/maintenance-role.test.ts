@@ -80,4 +80,19 @@ describe('least-privilege maintenance role', () => {
       expect(old).toEqual([{ n: 0 }]);
     }
   });
+
+  it('runs a repair of the analytics (refresh-materialized-views full=true: the request, then the rebuild steps)', async () => {
+    const executor = new PgExecutor(db.newPool({ connectionString: maintenanceUrl, max: 3 }), false);
+    const result = await runTask(
+      { task: 'refresh-materialized-views', full: true },
+      { executor, sink: new MemorySink(), settings: { environment: 'test', lockTimeoutMs: 2000 }, log: () => undefined },
+    );
+    expect({ status: result.status, error: result.error, failures: result.failures, remaining: result.remaining }).toEqual({
+      status: 'succeeded',
+      error: undefined,
+      failures: [],
+      remaining: [],
+    });
+    expect((result.summary.refreshed as { mode: string }[]).every((r) => r.mode === 'full')).toBe(true);
+  });
 });
