@@ -104,7 +104,6 @@ export async function realisticParams(client: ClientBase): Promise<Record<string
   const now = new Date();
   const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000);
   const utcDay = (date: Date) => date.toISOString().slice(0, 10);
-  const utcMidnight = (date: Date) => new Date(`${utcDay(date)}T00:00:00Z`);
   const maxId = '9223372036854775807';
 
   return {
@@ -115,7 +114,7 @@ export async function realisticParams(client: ClientBase): Promise<Record<string
     campaign_performance: [workspace, 'active', 20],
     tag_search: [workspace, [tag], 25],
     full_text_search: [workspace, 'summer sale -webinar', 20],
-    mention_volume_sentiment: [workspace, listeningQuery, utcMidnight(daysAgo(30)), utcMidnight(daysAgo(-1))],
+    mention_volume_sentiment: [workspace, listeningQuery, utcDay(daysAgo(30)), utcDay(now)],
     audit_log_range: [workspace, daysAgo(30), now, maxId, 50],
     influencer_roi: [workspace, collaborationCampaign, 20],
     conversation_thread: [workspace, conversation, 'infinity', maxId, 30],
