@@ -154,7 +154,6 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
         const step = progress.step('query patterns', queries.length);
         queryResults = await measurePatterns(queries, { optimized: optimizedClient, baseline: baselineClient }, sampler, {
           executions: spec.queryExecutions,
-          baselineSql: { scheduled_post_claim: LEGACY_CLAIM_SQL },
           warmup: Math.min(10, Math.max(2, Math.floor(spec.queryExecutions / 20))),
           baselineBudgetMs: spec.baselinePatternBudgetMs,
           baselineMinExecutions: Math.min(spec.queryExecutions, spec.baselineMinExecutions),

@@ -15,6 +15,12 @@ export class QueryBuilderError extends Error {
   }
 }
 
+/** What postSearch matches: web-search text, every one of the tags, or both. */
+export interface PostSearchCriteria {
+  text?: string;
+  tags?: readonly string[];
+}
+
 /** timestamptz columns of the platform tables that range filters may use. */
 export const DATE_COLUMNS = [
   'created_at',
@@ -108,6 +114,10 @@ export class QueryBuilder {
     return QueryBuilder.plain.tagsOverlap(tags);
   }
 
+  static postSearch(workspaceId: number | bigint | string, criteria: PostSearchCriteria): SqlFragment {
+    return QueryBuilder.plain.postSearch(workspaceId, criteria);
+  }
+
   /** AND of the fragments, each parenthesized, placeholders renumbered; undefined entries are skipped (optional filters). */
   static combineFilters(...fragments: (SqlFragment | undefined)[]): SqlFragment {
     const present = fragments.filter((f): f is SqlFragment => f !== undefined);
@@ -137,8 +147,9 @@ export class QueryBuilder {
 
   /**
    * Web-search syntax ("quoted phrase", OR, -excluded) against posts.search_vector, the stored
-   * tsvector over title and content that the GIN index covers. The configuration must be the
-   * one the column was built with ('english') or the index cannot be used.
+   * tsvector over title and content, row by row: posts has no search index (100), so use it on
+   * rows another condition already narrowed, or use postSearch. The configuration must be the one
+   * the column was built with ('english').
    */
   fullTextSearch(query: string): SqlFragment {
     if (typeof query !== 'string' || query.trim() === '') throw new QueryBuilderError('fullTextSearch needs a non-empty search string');
@@ -153,12 +164,39 @@ export class QueryBuilder {
     return { text: `${this.qualify('workspace_id')} = $1`, values: [id] };
   }
 
-  /** Rows whose tags include every given tag (GIN-indexable @>). */
+  /**
+   * Posts of one workspace matching web-search text and/or carrying every given tag, through
+   * public.post_search (097): its GIN index keys each word and tag with the workspace, so this
+   * reads the workspace's matches of all time and nothing of other tenants. Apply it to posts
+   * (it filters on id); combine it with a date range to keep a big tenant's common word cheap.
+   * posts itself has no search index since 100: a publish would write it.
+   */
+  postSearch(workspaceId: number | bigint | string, criteria: PostSearchCriteria): SqlFragment {
+    const id = this.workspaceFilter(workspaceId).values[0];
+    const parts: string[] = [];
+    const values: unknown[] = [id];
+    if (criteria.text !== undefined) {
+      const text = this.fullTextSearch(criteria.text).values[0];
+      values.push(text);
+      parts.push(`public.post_search_words($1::bigint, websearch_to_tsquery('english', $${values.length}))`);
+    }
+    if (criteria.tags !== undefined) {
+      values.push(tagList(criteria.tags, 'postSearch'));
+      parts.push(`public.post_search_tags($1::bigint, $${values.length}::text[])`);
+    }
+    if (parts.length === 0) throw new QueryBuilderError('postSearch needs text, tags or both');
+    return {
+      text: `${this.qualify('id')} IN (SELECT s.post_id FROM public.post_search s WHERE s.terms @@ (${parts.join(' && ')}))`,
+      values,
+    };
+  }
+
+  /** Rows whose tags include every given tag (GIN-indexable @>, e.g. campaigns.tags; for posts use postSearch). */
   tagsContainAll(tags: readonly string[]): SqlFragment {
     return { text: `${this.qualify('tags')} @> $1::text[]`, values: [tagList(tags, 'tagsContainAll')] };
   }
 
-  /** Rows with at least one of the given tags (GIN-indexable &&). */
+  /** Rows with at least one of the given tags (GIN-indexable &&, e.g. campaigns.tags). */
   tagsOverlap(tags: readonly string[]): SqlFragment {
     return { text: `${this.qualify('tags')} && $1::text[]`, values: [tagList(tags, 'tagsOverlap')] };
   }

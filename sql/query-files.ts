@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -16,6 +16,11 @@ import path from 'node:path';
  *   -- param: $1 workspace_id bigint: the tenant whose inbox is shown
  *
  * Parameters are numbered from $1 with no gaps; each one is declared once and used in the SQL.
+ *
+ * A pattern that runs on objects the baseline schema (migrations below 030) lacks has its plain
+ * form in sql/queries/baseline/<name>.sql, same parameters and columns: what it ran as before the
+ * optimization migrations (the benchmark's baseline, the plan test's cost before them) and, for a
+ * search, the definition its walk must equal.
  */
 export const QUERIES_DIR = process.env.DBOPS_QUERIES_DIR ?? path.resolve(__dirname, 'queries');
 
@@ -45,6 +50,8 @@ export interface QueryFile {
   params: QueryParam[];
   /** The statement without the header comments or a trailing semicolon, ready to bind $1..$n. */
   sql: string;
+  /** Its plain form on the baseline schema (sql/queries/baseline/<name>.sql), when it differs. */
+  baselineSql?: string;
 }
 
 export class QueryFileError extends Error {
@@ -66,12 +73,23 @@ export function loadQueryFiles(dir: string = QUERIES_DIR): QueryFile[] {
   return readdirSync(dir)
     .filter((name) => name.endsWith('.sql'))
     .sort()
-    .map((fileName) => parseQueryFile(fileName, readFileSync(path.join(dir, fileName), 'utf8')));
+    .map((fileName) => withBaseline(parseQueryFile(fileName, readFileSync(path.join(dir, fileName), 'utf8')), dir));
 }
 
 export function loadQueryFile(name: string, dir: string = QUERIES_DIR): QueryFile {
   if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`query name "${name}" must be snake_case`);
-  return parseQueryFile(`${name}.sql`, readFileSync(path.join(dir, `${name}.sql`), 'utf8'));
+  return withBaseline(parseQueryFile(`${name}.sql`, readFileSync(path.join(dir, `${name}.sql`), 'utf8')), dir);
+}
+
+function withBaseline(query: QueryFile, dir: string): QueryFile {
+  const file = path.join(dir, 'baseline', query.fileName);
+  if (!existsSync(file)) return query;
+  const baselineSql = sqlBody(readFileSync(file, 'utf8'));
+  const used = new Set([...baselineSql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+  if ([...used].some((n) => n > query.params.length)) {
+    throw new QueryFileError(`baseline/${query.fileName}`, `binds more parameters than ${query.fileName} declares (${query.params.length})`);
+  }
+  return { ...query, baselineSql };
 }
 
 export function parseQueryFile(fileName: string, text: string): QueryFile {

@@ -3,6 +3,7 @@ import { PgExecutor } from '../../lambdas/db/pg-executor';
 import { MemorySink } from '../../lambdas/metrics/sink';
 import { runTask } from '../../lambdas/tasks/runner';
 import { ClaimedPost, PublishingQueue, TargetReport } from '../../platform-db/publishing-queue';
+import { loadQueryFile } from '../../sql/query-files';
 import { Rng } from '../rng';
 import { LatencySummary, summarize, timed } from '../stats';
 
@@ -19,25 +20,8 @@ export type ClaimFn = (client: Client, workerId: string) => Promise<string[]>;
 /** Finishes a claimed batch (marks the posts published). */
 export type CompleteFn = (client: Client, ids: string[], workerId: string) => Promise<void>;
 
-/**
- * The claim as it was before publish_queue (080): an update of posts into the 15 indexes. The
- * baseline schema has no publish_queue, so this is its claim; $4 (the lease) is only bound.
- */
-export const LEGACY_CLAIM_SQL = `
-UPDATE public.posts p
-   SET status = 'PUBLISHING',
-       claimed_at = now(),
-       claimed_by = $3::text,
-       publish_attempts = p.publish_attempts + 1
- WHERE p.id IN (SELECT due.id
-                  FROM public.posts due
-                 WHERE due.status = 'SCHEDULED'
-                   AND due.scheduled_at <= $1::timestamptz
-                   AND $4::double precision > 0
-                 ORDER BY due.scheduled_at
-                 LIMIT $2::integer
-                   FOR UPDATE SKIP LOCKED)
-RETURNING p.id AS post_id, p.workspace_id, p.scheduled_at, p.publish_attempts`;
+/** The claim before publish_queue (080), the baseline schema's: sql/queries/baseline/scheduled_post_claim.sql. */
+export const LEGACY_CLAIM_SQL = loadQueryFile('scheduled_post_claim').baselineSql as string;
 
 export interface QueueOptions {
   url: string;

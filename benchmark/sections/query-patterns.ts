@@ -35,11 +35,6 @@ export interface PatternResult {
 }
 
 export interface PatternOptions {
-  /**
-   * The statement a pattern ran as before a migration moved it onto objects the baseline lacks
-   * (scheduled_post_claim: the posts-based claim before publish_queue, 080). Same parameters.
-   */
-  baselineSql?: Record<string, string>;
   executions: number;
   warmup: number;
   baselineBudgetMs: number;
@@ -129,7 +124,8 @@ export async function measurePatterns(
     const view = viewOf(query);
     const baselineKind: BaselineKind = view ? 'live-aggregate' : 'unoptimized-schema';
     const baselineClient = view ? clients.optimized : clients.baseline;
-    const baselineSql = view ? await liveAggregateSql(clients.optimized, query) : (options.baselineSql?.[query.name] ?? query.sql);
+    // A pattern on objects the baseline lacks runs as its plain form there (sql/queries/baseline/).
+    const baselineSql = view ? await liveAggregateSql(clients.optimized, query) : (query.baselineSql ?? query.sql);
     const paramSets = sampler.sampleMany(query, options.warmup + options.executions);
 
     const optimized = await measure(clients.optimized, query.sql, paramSets, query.writes, options.warmup);

@@ -1,6 +1,6 @@
 import { explainQuery, indexesUsed } from '../../lambdas/checks/explain';
 import { cursorPaginate, KeysetQuery } from '../../platform-db/pagination';
-import { QueryBuilder, SqlFragment } from '../../platform-db/query-builder';
+import { PostSearchCriteria, QueryBuilder, SqlFragment } from '../../platform-db/query-builder';
 import { createTestDatabase, TestDatabase } from '../support/database';
 
 /**
@@ -10,6 +10,8 @@ import { createTestDatabase, TestDatabase } from '../support/database';
 describe('QueryBuilder fragments use the intended indexes', () => {
   let db: TestDatabase;
   let workspaceId: string;
+  /** The workspace whose posts carry the rare tag and word. */
+  let rareWorkspaceId: string;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -25,28 +27,47 @@ describe('QueryBuilder fragments use the intended indexes', () => {
              ARRAY['common', 'topic' || (g % 20)] || CASE WHEN g % 2500 = 0 THEN ARRAY['rare'] ELSE ARRAY[]::text[] END,
              timestamptz '2025-01-01 00:00:00+00' + g * interval '17 minutes'
         FROM generate_series(1, 30000) g`);
+    // 20,000 campaigns for the tag fragments (campaigns_tags_gin_idx): posts' search lives in post_search.
+    await db.query(`
+      INSERT INTO campaigns (workspace_id, name, tags)
+      SELECT (SELECT min(id) FROM workspaces) + g % 50, 'Campaign ' || g,
+             ARRAY['common', 'topic' || (g % 20)] || CASE WHEN g % 2500 = 0 THEN ARRAY['rare'] ELSE ARRAY[]::text[] END
+        FROM generate_series(1, 20000) g`);
     // VACUUM as autovacuum would on a live table: it also moves the GIN indexes' fast-update
-    // pending lists (30,000 fresh rows) into the index proper, which the planner costs as such.
-    await db.query('VACUUM (ANALYZE) posts');
+    // pending lists (the fresh rows) into the index proper, which the planner costs as such.
+    await db.query('VACUUM (ANALYZE) posts, post_search, campaigns');
+    [{ id: rareWorkspaceId }] = await db.query<{ id: string }>(`SELECT workspace_id AS id FROM posts WHERE 'rare' = ANY (tags) LIMIT 1`);
   });
   afterAll(async () => {
     await db.drop();
   });
 
-  async function plan(filter: SqlFragment, extra = ''): Promise<string[]> {
-    const result = await explainQuery(db.pool(), `SELECT id FROM posts WHERE ${filter.text} ${extra}`, { params: filter.values });
+  async function plan(filter: SqlFragment, extra = '', table = 'posts'): Promise<string[]> {
+    const result = await explainQuery(db.pool(), `SELECT id FROM ${table} WHERE ${filter.text} ${extra}`, { params: filter.values });
     return indexesUsed(result);
   }
 
-  // The search GIN (088) also answers a condition on tags or search_vector alone: no workspace
-  // filter needed.
-  it('tagsContainAll and tagsOverlap use posts_workspace_period_search_gin_idx', async () => {
-    expect(await plan(QueryBuilder.tagsContainAll(['rare', 'common']))).toContain('posts_workspace_period_search_gin_idx');
-    expect(await plan(QueryBuilder.tagsOverlap(['rare']))).toContain('posts_workspace_period_search_gin_idx');
+  it('tagsContainAll and tagsOverlap use a GIN index on the tags column (campaigns_tags_gin_idx)', async () => {
+    expect(await plan(QueryBuilder.tagsContainAll(['rare', 'common']), '', 'campaigns')).toContain('campaigns_tags_gin_idx');
+    expect(await plan(QueryBuilder.tagsOverlap(['rare']), '', 'campaigns')).toContain('campaigns_tags_gin_idx');
   });
 
-  it('fullTextSearch uses posts_workspace_period_search_gin_idx', async () => {
-    expect(await plan(QueryBuilder.fullTextSearch('zeppelin'))).toEqual(['posts_workspace_period_search_gin_idx']);
+  it.each<[string, PostSearchCriteria]>([
+    ['a word', { text: 'zeppelin' }],
+    ['a tag', { tags: ['rare'] }],
+    ['both', { text: 'zeppelin', tags: ['common'] }],
+  ])('postSearch by %s reads post_search_terms_gin_idx, and finds what the columns of posts say', async (_what, criteria) => {
+    const filter = QueryBuilder.postSearch(rareWorkspaceId, criteria);
+    expect(await plan(filter)).toContain('post_search_terms_gin_idx');
+    const plain = QueryBuilder.combineFilters(
+      QueryBuilder.workspaceFilter(rareWorkspaceId),
+      criteria.text ? QueryBuilder.fullTextSearch(criteria.text) : undefined,
+      criteria.tags ? QueryBuilder.tagsContainAll(criteria.tags) : undefined,
+    );
+    const ids = async (f: SqlFragment) => (await db.query<{ id: string }>(`SELECT id FROM posts WHERE ${f.text} ORDER BY id`, f.values)).map((r) => r.id);
+    const expected = await ids(plain);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(await ids(filter)).toEqual(expected);
   });
 
   it('workspaceFilter with a created_at range uses posts_workspace_created_idx', async () => {

@@ -52,7 +52,7 @@ describe('optimization indexes (030, 031, 045 and every later *_indexes.sql)', (
     expect(rows).toEqual([]);
   });
 
-  it('the search index takes new posts into its tree at once, leaving searches no pending list to scan (085)', async () => {
+  it('the search index takes new posts into its tree at once, leaving searches no pending list to scan (085, 098)', async () => {
     const admin = new Client({ connectionString: db.superuserUrl });
     await admin.connect();
     try {
@@ -64,7 +64,7 @@ describe('optimization indexes (030, 031, 045 and every later *_indexes.sql)', (
         [tenant.workspaceId, tenant.userId],
       );
       const { rows } = await admin.query<{ pending_pages: number }>(
-        `SELECT pending_pages FROM pgstatginindex('public.posts_workspace_period_search_gin_idx')`,
+        `SELECT pending_pages FROM pgstatginindex('public.post_search_terms_gin_idx')`,
       );
       expect(rows).toEqual([{ pending_pages: 0 }]);
     } finally {

@@ -1,4 +1,4 @@
-import { ClientBase } from 'pg';
+import { Client, ClientBase } from 'pg';
 import { QueryFile } from '../../sql/query-files';
 
 /** One node of EXPLAIN (FORMAT JSON) output, with the fields the checks read. */
@@ -21,6 +21,57 @@ export async function explain(client: ClientBase, query: QueryFile, params: unkn
   // EXPLAIN without ANALYZE never runs the statement, so the claim query changes nothing.
   const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${query.sql}`, params);
   return rows[0]['QUERY PLAN'][0].Plan;
+}
+
+/**
+ * A pattern that calls a PL/pgSQL function (the searches, 097) plans as a Function Scan; the
+ * statements inside have plans of their own. This returns the pattern's plan with theirs hung under
+ * it, so the checks see every scan: auto_explain logs each nested statement's plan as JSON when it
+ * ends, and client_min_messages = log sends those lines to this session. The call runs with the
+ * given parameters in a transaction that is rolled back. LOAD needs the server's superuser.
+ */
+export async function explainWithNested(superuserUrl: string, query: QueryFile, params: unknown[]): Promise<PlanNode> {
+  const client = new Client({ connectionString: superuserUrl });
+  await client.connect();
+  const nested: PlanNode[] = [];
+  client.on('notice', (notice) => {
+    const text = notice.message ?? '';
+    const json = text.indexOf('{');
+    if (/plan:/.test(text) && json >= 0) nested.push((JSON.parse(text.slice(json)) as { Plan: PlanNode }).Plan);
+  });
+  try {
+    const outer = await explain(client, query, params);
+    await client.query(`LOAD 'auto_explain'`);
+    await client.query('BEGIN');
+    for (const setting of ['log_min_duration = 0', 'log_nested_statements = on', 'log_format = json']) {
+      await client.query(`SET LOCAL auto_explain.${setting}`);
+    }
+    await client.query('SET LOCAL client_min_messages = log');
+    await client.query(query.sql, params);
+    await client.query('ROLLBACK');
+    // The last plan logged is the pattern's own statement; the others ran inside it. Their costs
+    // summed are the planner's estimate of the call (a Function Scan's own cost is only procost).
+    const inner = nested.slice(0, -1);
+    return {
+      ...outer,
+      Plans: [...(outer.Plans ?? []), ...inner],
+      'Nested Total Cost': inner.reduce((sum, plan) => sum + (plan['Total Cost'] as number), 0),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+/** The PL/pgSQL functions a plan calls in a Function Scan (whose own statements the plan does not show). */
+export async function plpgsqlCalls(client: ClientBase, root: PlanNode): Promise<string[]> {
+  const names = planNodes(root).flatMap((n) => (n['Node Type'] === 'Function Scan' && n['Function Name'] ? [`${n.Schema ?? 'public'}.${n['Function Name']}`] : []));
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT DISTINCT f.name FROM unnest($1::text[]) f(name)
+       JOIN pg_proc p ON p.proname = split_part(f.name, '.', 2) AND p.pronamespace = split_part(f.name, '.', 1)::regnamespace
+       JOIN pg_language l ON l.oid = p.prolang AND l.lanname = 'plpgsql'`,
+    [names],
+  );
+  return rows.map((r) => r.name);
 }
 
 export interface PlanFacts {

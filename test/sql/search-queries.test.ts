@@ -3,26 +3,19 @@ import { createTestDatabase, TestDatabase } from '../support/database';
 import { createTenant, Tenant } from './platform-fixtures';
 
 /**
- * tag_search and full_text_search walk a tenant's history newest first, month by month for 13
- * months and then year by year, and stop once they hold a page (088's form). Whatever path they
- * take, they must return what the plain definition returns: the newest matches of the workspace,
- * all history read. The data puts matches where each path is taken: all in the current month,
- * spread a few a month (the walk stops after some months), fewer in 13 months than a page but
- * more before (the walk stops after some years), fewer in all time than a page (the walk reaches
- * the oldest post), only older than 13 months, and the same words in another tenant, which must
- * never leak in.
+ * tag_search and full_text_search call public.search_posts_by_tags and public.search_posts (097),
+ * which walk a tenant's history newest first over public.post_search, month by month for 13
+ * months and then year by year, and stop once they hold a page. Whatever path they take, they must
+ * return what the plain definition returns (sql/queries/baseline/: the newest matches of the
+ * workspace, all history read). The data puts matches where each path is taken: all in the
+ * current month, spread a few a month (the walk stops after some months), fewer in 13 months than
+ * a page but more before (the walk stops after some years), fewer in all time than a page (the
+ * walk reaches the oldest post), only older than 13 months, and the same words in another tenant,
+ * which must never leak in.
  */
-const QUERIES = Object.fromEntries(loadQueryFiles().map((q) => [q.name, q.sql]));
-
-const NEWEST_TAGGED = `
-  SELECT id, title, status, tags, scheduled_at, published_at, created_at FROM posts
-   WHERE workspace_id = $1 AND tags @> $2::text[] ORDER BY created_at DESC, id DESC LIMIT $3`;
-const BEST_OF_NEWEST_200 = `
-  SELECT m.id, m.title, m.status, m.created_at, ts_rank_cd(m.search_vector, q) AS rank
-    FROM websearch_to_tsquery('english', $2) q,
-         LATERAL (SELECT id, title, status, created_at, search_vector FROM posts
-                   WHERE workspace_id = $1 AND search_vector @@ q ORDER BY created_at DESC, id DESC LIMIT 200) m
-   ORDER BY rank DESC, m.id DESC LIMIT $3`;
+const QUERIES = Object.fromEntries(loadQueryFiles().map((q) => [q.name, q]));
+const NEWEST_TAGGED = QUERIES.tag_search.baselineSql as string;
+const BEST_OF_NEWEST_200 = QUERIES.full_text_search.baselineSql as string;
 
 /** Posts of one tag and word: `perMonth` in each of the months `fromMonth`..`toMonth` ago. */
 async function plant(db: TestDatabase, t: Tenant, tag: string, word: string, perMonth: number, fromMonth: number, toMonth: number): Promise<void> {
@@ -77,7 +70,7 @@ describe('tag_search and full_text_search return the newest matches whichever pa
   ];
   it.each(tagCases)('tag_search: %s', async (_case, tags, limit) => {
     const expected = await db.query(NEWEST_TAGGED, [a.workspaceId, tags, limit]);
-    const rows = await db.query(QUERIES.tag_search, [a.workspaceId, tags, limit]);
+    const rows = await db.query(QUERIES.tag_search.sql, [a.workspaceId, tags, limit]);
     expect(rows).toEqual(expected);
     expect(rows.length).toBe(Math.min(limit, expected.length));
   });
@@ -96,7 +89,7 @@ describe('tag_search and full_text_search return the newest matches whichever pa
   ];
   it.each(textCases)('full_text_search: %s', async (_case, search, limit) => {
     const expected = await db.query(BEST_OF_NEWEST_200, [a.workspaceId, search, limit]);
-    const rows = await db.query(QUERIES.full_text_search, [a.workspaceId, search, limit]);
+    const rows = await db.query(QUERIES.full_text_search.sql, [a.workspaceId, search, limit]);
     expect(rows).toEqual(expected);
   });
 
