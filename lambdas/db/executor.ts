@@ -50,6 +50,8 @@ export interface DriverLimits {
   maxCallMs?: number;
   /** Longest response a single call may return. */
   maxResponseBytes?: number;
+  /** Sessions that can be open at once (a pool's size); unset: no limit of the driver's own. */
+  maxSessions?: number;
 }
 
 export interface Executor {

@@ -14,12 +14,15 @@ import { timeoutSettingsStatement } from './session-settings';
 /** node-postgres driver: a checked-out client is a real session, so SET and session locks hold. */
 export class PgExecutor implements Executor {
   readonly driver = 'pg' as const;
-  readonly limits: DriverLimits = { sessionState: true };
+  readonly limits: DriverLimits;
 
   constructor(
     private readonly pool: Pool,
     private readonly ownsPool = true,
-  ) {}
+  ) {
+    // pg's default pool size is 10.
+    this.limits = { sessionState: true, maxSessions: pool.options.max ?? 10 };
+  }
 
   async withSession<T>(work: (session: Session) => Promise<T>, options: SessionOptions = {}): Promise<T> {
     const client = await this.pool.connect();

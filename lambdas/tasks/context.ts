@@ -15,6 +15,8 @@ export interface ContextSettings {
   dryRun: boolean;
   instances?: readonly Instance[];
   log: (message: string, fields?: Record<string, unknown>) => void;
+  /** Opens another session of the task's executor (TaskContext.withSideSession). */
+  openSession?: <T>(work: (session: Session) => Promise<T>) => Promise<T>;
 }
 
 export function createTaskContext(task: TaskDefinition, session: Session, settings: ContextSettings): TaskContext {
@@ -39,6 +41,10 @@ export function createTaskContext(task: TaskDefinition, session: Session, settin
     read,
     reader: { query: read },
     instances: settings.instances ?? [],
+    withSideSession: settings.openSession
+      ? <T>(work: (side: TaskContext) => Promise<T>) =>
+          settings.openSession!((session) => work(createTaskContext(task, session, { ...settings, openSession: undefined })))
+      : undefined,
     maintain<R extends Row = Row>(text: string, params: readonly unknown[], statement: MaintenanceStatement) {
       const statementTimeoutMs =
         statement.statementTimeoutMs === 0 ? 0 : settings.budget.statementTimeout(statement.statementTimeoutMs ?? task.statementTimeoutMs);

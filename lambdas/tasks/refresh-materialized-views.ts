@@ -2,7 +2,7 @@ import { toData } from '../checks/health';
 import { stalenessMetrics, viewStaleness } from '../checks/mv-staleness';
 import { MetricDatum, datum } from '../metrics/datum';
 import { errorText } from './context';
-import { eachWithinBudget, qualifiedNameOption, requireManaged } from './shared';
+import { eachWithinBudgetSideBySide, qualifiedNameOption, requireManaged } from './shared';
 import { TaskContext, defineTask } from './types';
 
 /**
@@ -13,9 +13,11 @@ import { TaskContext, defineTask } from './types';
  */
 const RELATIONS_SQL = `
   SELECT mv.view_name, a.view_id IS NOT NULL AS kept, coalesce(a.needs_full, false) AS needs_full,
-         a.rebuild_from IS NOT NULL AS rebuilding, a.populated_at IS NOT NULL AS populated, f.pending_since
+         a.rebuild_from IS NOT NULL AS rebuilding, a.populated_at IS NOT NULL AS populated, f.pending_since,
+         feeder.view_name AS fed_by
     FROM dbops.materialized_views mv
     LEFT JOIN dbops.analytics_relations a ON a.view_name = mv.view_name
+    LEFT JOIN dbops.analytics_relations feeder ON feeder.view_id = a.fed_by
     LEFT JOIN dbops.mv_freshness f ON f.view_name = mv.view_name
    WHERE ($1::text IS NULL OR mv.view_name = $1)
    ORDER BY mv.refresh_order, mv.view_name`;
@@ -33,6 +35,8 @@ type RelationRow = {
   rebuilding: boolean;
   populated: boolean;
   pending_since: Date | null;
+  /** The relation this one is summed from (093: mv_daily_post_metrics from the rollup). */
+  fed_by: string | null;
 };
 
 interface Refreshed {
@@ -113,7 +117,7 @@ async function refreshOne(ctx: TaskContext, view: string, mode: Mode, buckets: {
 export const refreshMaterializedViews = defineTask({
   name: 'refresh-materialized-views',
   description:
-    'Recompute the analytics buckets touched since the last run (dbops.analytics_changes, plus SLA deadlines passed), per relation in refresh_order, in short batches; full=true rebuilds each relation range by range (resumed by the next run when the budget runs out); logged in dbops.mv_refresh_log',
+    'Recompute the analytics buckets touched since the last run (dbops.analytics_changes, plus SLA deadlines passed), per relation in refresh_order on `parallel` sessions side by side, in short batches; full=true rebuilds each relation range by range (resumed by the next run when the budget runs out); logged in dbops.mv_refresh_log',
   statementTimeoutMs: 5 * 60_000,
   options: {
     view: qualifiedNameOption('Only this managed relation (schema.name)', 'managed-materialized-view'),
@@ -128,6 +132,16 @@ export const refreshMaterializedViews = defineTask({
     // 1,000: a rebuild step of a daily relation takes whole (workspace, day) buckets of the biggest
     // tenants, which the hourly batches rarely see (5,000 of them took 6.0 s at medium).
     rebuildBuckets: { type: 'integer', min: 1, max: 100_000, default: 1000, description: 'Buckets (or keys) recomputed per transaction of a rebuild' },
+    // 2: the relations share no rows (each has its own lock), so they can be recomputed side by
+    // side; the rollup alone is about half of a spec-rate hour. More sessions than the writer has
+    // spare cores would only queue.
+    parallel: {
+      type: 'integer',
+      min: 1,
+      max: 4,
+      default: 2,
+      description: 'Sessions recomputing relations side by side (a relation summed from another starts once that one is through)',
+    },
   },
   async run(ctx, options) {
     const only = options.view ? await requireManaged(ctx, 'dbops.materialized_views', 'view_name', options.view) : null;
@@ -151,16 +165,27 @@ export const refreshMaterializedViews = defineTask({
     }
     const metrics: MetricDatum[] = [];
     const incomplete: string[] = [];
-    const { remaining, failures } = await eachWithinBudget(ctx, relations, (r) => r.view_name, async (r) => {
-      if (!r.kept) throw new Error(`${r.view_name} is registered in dbops.materialized_views but not in dbops.analytics_relations (nothing keeps it)`);
-      const result = await refreshOne(ctx, r.view_name, modeOf(r), {
-        batch: options.batchBuckets ?? 5000,
-        rebuild: options.rebuildBuckets ?? 1000,
-      });
-      refreshed.push(result);
-      if (!result.complete) incomplete.push(r.view_name);
-      metrics.push(datum('viewRefreshDuration', result.durationMs, { View: r.view_name }));
-    });
+    const { remaining, failures } = await eachWithinBudgetSideBySide(
+      ctx,
+      relations,
+      (r) => r.view_name,
+      options.parallel ?? 2,
+      async (r, lane) => {
+        if (!r.kept) throw new Error(`${r.view_name} is registered in dbops.materialized_views but not in dbops.analytics_relations (nothing keeps it)`);
+        const result = await refreshOne(lane, r.view_name, modeOf(r), {
+          batch: options.batchBuckets ?? 5000,
+          rebuild: options.rebuildBuckets ?? 1000,
+        });
+        refreshed.push(result);
+        if (!result.complete) incomplete.push(r.view_name);
+        metrics.push(datum('viewRefreshDuration', result.durationMs, { View: r.view_name }));
+      },
+      // A feeder's rebuild marks what it feeds for one, which must then sum the rebuilt feeder.
+      (r) => (r.fed_by && relations.some((x) => x.view_name === r.fed_by) ? r.fed_by : null),
+    );
+    // Lanes finish in any order; report in refresh order.
+    const order = relations.map((r) => r.view_name);
+    refreshed.sort((x, y) => order.indexOf(x.view) - order.indexOf(y.view));
     const freshness = (await viewStaleness(ctx.reader)) ?? [];
     metrics.push(...toData(stalenessMetrics(freshness)));
     const warnings = [

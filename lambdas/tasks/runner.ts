@@ -105,6 +105,11 @@ export async function runTask(event: unknown, deps: RunnerDeps): Promise<TaskRes
             dryRun,
             instances: deps.instances,
             log,
+            // A pool of one would never hand out a second session while the task holds the first.
+            openSession:
+              (deps.executor.limits.maxSessions ?? Infinity) >= 2
+                ? (work) => deps.executor.withSession(work, { applicationName: `dbops:${definition.name}` })
+                : undefined,
           });
           progress = ctx.progress;
           return definition.run(ctx, request.options as Parameters<typeof definition.run>[1]);

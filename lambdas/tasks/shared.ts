@@ -17,6 +17,36 @@ export function qualify(name: string): string {
   return name.includes('.') ? name : `public.${name}`;
 }
 
+/** What is left and what failed after a run over items. */
+export interface ItemsOutcome {
+  remaining: string[];
+  failures: { item: string; error: string }[];
+}
+
+/**
+ * One item under the rules every task shares: 'done'; 'left' when statement_timeout cut it at the
+ * end of the budget (not a failure, just left for next time); 'failed' when it failed on its own
+ * (a busy lock or a failed statement on one item should not starve the others). Rethrows what ends
+ * the run: an overlap (Data API: another invocation took the task's xact lock between our
+ * statements, which the runner reports as a skip) and a lost connection.
+ */
+async function runItem<T>(ctx: TaskContext, item: T, label: (item: T) => string, work: () => Promise<void>, out: ItemsOutcome): Promise<void> {
+  try {
+    await work();
+    ctx.log(`done ${label(item)}`);
+  } catch (error) {
+    if (error instanceof OverlapError) throw error;
+    if (isCancelled(error) && !ctx.budget.allows()) {
+      out.remaining.push(label(item));
+      ctx.log(`${label(item)} stopped at the end of the time budget`);
+      return;
+    }
+    out.failures.push({ item: label(item), error: errorText(error) });
+    ctx.log(`${label(item)} failed: ${errorText(error)}`);
+    if (isConnectionLost(error)) throw error;
+  }
+}
+
 /** Runs items in order until the budget runs out; the rest is reported as remaining. */
 export async function eachWithinBudget<T>(
   ctx: TaskContext,
@@ -24,41 +54,87 @@ export async function eachWithinBudget<T>(
   label: (item: T) => string,
   work: (item: T) => Promise<void>,
   neededMs = 0,
-): Promise<{ remaining: string[]; failures: { item: string; error: string }[] }> {
-  const remaining: string[] = [];
-  const failures: { item: string; error: string }[] = [];
+): Promise<ItemsOutcome> {
+  const out: ItemsOutcome = { remaining: [], failures: [] };
   for (let i = 0; i < items.length; i += 1) {
     if (!ctx.budget.allows(neededMs)) {
-      remaining.push(...items.slice(i).map(label));
+      out.remaining.push(...items.slice(i).map(label));
       ctx.log(`time budget spent; ${items.length - i} item(s) left for the next run`);
       break;
     }
     try {
-      await work(items[i]);
-      ctx.log(`done ${label(items[i])}`);
+      await runItem(ctx, items[i], label, () => work(items[i]), out);
     } catch (error) {
-      // Data API: another invocation took the task's xact lock between our statements. That is
-      // an overlap (the runner reports a skip), not a failure of this item.
-      if (error instanceof OverlapError) {
-        remaining.push(...items.slice(i).map(label));
-        throw error;
-      }
-      if (isCancelled(error) && !ctx.budget.allows()) {
-        // statement_timeout cut it at the end of the budget: not a failure, just left for next time.
-        remaining.push(label(items[i]));
-        ctx.log(`${label(items[i])} stopped at the end of the time budget`);
-        continue;
-      }
-      // A busy lock or a failed statement on one item should not starve the others.
-      failures.push({ item: label(items[i]), error: errorText(error) });
-      ctx.log(`${label(items[i])} failed: ${errorText(error)}`);
-      if (isConnectionLost(error)) {
-        remaining.push(...items.slice(i + 1).map(label));
-        throw error;
-      }
+      out.remaining.push(...items.slice(i + (error instanceof OverlapError ? 0 : 1)).map(label));
+      throw error;
     }
   }
-  return { remaining, failures };
+  return out;
+}
+
+/**
+ * eachWithinBudget on `lanes` sessions side by side: the task's own and lanes - 1 more
+ * (ctx.withSideSession), each on its own connection taking the next item in order whose
+ * prerequisite (`after`), if that is in the run, is through; a lane with none ready waits for one.
+ * Where no side session can be opened, or lanes is 1, it is eachWithinBudget. Whatever ends the
+ * run in one lane stops the others taking items; it is rethrown once they are through.
+ */
+export async function eachWithinBudgetSideBySide<T>(
+  ctx: TaskContext,
+  items: readonly T[],
+  label: (item: T) => string,
+  lanes: number,
+  work: (item: T, lane: TaskContext) => Promise<void>,
+  after: (item: T) => string | null = () => null,
+): Promise<ItemsOutcome> {
+  const sideSession = ctx.withSideSession;
+  if (lanes <= 1 || items.length <= 1 || !sideSession) return eachWithinBudget(ctx, items, label, (item) => work(item, ctx));
+  const out: ItemsOutcome = { remaining: [], failures: [] };
+  const pending = [...items];
+  const finished = new Map<string, Promise<void>>();
+  const finish = new Map<string, () => void>();
+  for (const item of items) finished.set(label(item), new Promise<void>((resolve) => finish.set(label(item), resolve)));
+  const running = new Set<string>();
+  const through = (name: string) => !running.has(name) && !pending.some((p) => label(p) === name);
+  const ready = (item: T) => {
+    const prerequisite = after(item);
+    return prerequisite === null || !finished.has(prerequisite) || through(prerequisite);
+  };
+  let stopped: unknown;
+  const lane = async (laneCtx: TaskContext) => {
+    while (pending.length > 0 && stopped === undefined) {
+      const index = pending.findIndex(ready);
+      if (index < 0) {
+        await Promise.race(pending.map((p) => finished.get(after(p) as string)));
+        continue;
+      }
+      const [item] = pending.splice(index, 1);
+      running.add(label(item));
+      try {
+        if (!ctx.budget.allows()) out.remaining.push(label(item));
+        else await runItem(laneCtx, item, label, () => work(item, laneCtx), out);
+      } catch (error) {
+        stopped ??= error;
+        // A lost connection was recorded as the item's failure; an overlap leaves it for the next run.
+        if (error instanceof OverlapError) out.remaining.push(label(item));
+      } finally {
+        running.delete(label(item));
+        finish.get(label(item))?.();
+      }
+    }
+  };
+  await Promise.all([
+    lane(ctx),
+    ...Array.from({ length: Math.min(lanes, items.length) - 1 }, () =>
+      sideSession((side: TaskContext) => lane(side)).catch((error: unknown) => {
+        stopped ??= error;
+      }),
+    ),
+  ]);
+  out.remaining.push(...pending.map(label));
+  if (out.remaining.length > 0 && stopped === undefined) ctx.log(`time budget spent; ${out.remaining.length} item(s) left for the next run`);
+  if (stopped !== undefined) throw stopped;
+  return out;
 }
 
 /** 57014 query_canceled: statement_timeout (or pg_cancel_backend). */

@@ -48,6 +48,13 @@ export interface TaskContext {
   readonly instances: readonly Instance[];
   /** DDL and maintenance: short lock_timeout, retried with backoff, never queued behind a lock. */
   maintain<R extends Row = Row>(text: string, params: readonly unknown[], statement: MaintenanceStatement): Promise<R[]>;
+  /**
+   * Runs work in a context of its own on another session of the same executor (its own
+   * connection; the task's budget, settings and log), for work that can go side by side
+   * (eachWithinBudgetSideBySide). The task's advisory lock stays with the first session.
+   * Undefined where no second session can be opened.
+   */
+  readonly withSideSession?: <T>(work: (side: TaskContext) => Promise<T>) => Promise<T>;
 }
 
 export interface TaskOutcome {

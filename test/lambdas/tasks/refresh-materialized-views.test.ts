@@ -1,7 +1,8 @@
+import { PgExecutor } from '../../../lambdas/db/pg-executor';
 import { ValidationError } from '../../../lambdas/tasks/options';
 import { seedDemo } from '../../../local/demo-seed';
 import { createTestDatabase, TestDatabase } from '../../support/database';
-import { directRows, viewRows } from '../../sql/analytics-direct';
+import { directRows, viewRows, VIEWS } from '../../sql/analytics-direct';
 import { harness, TaskHarness } from './helpers';
 
 describe('refresh-materialized-views', () => {
@@ -34,7 +35,8 @@ describe('refresh-materialized-views', () => {
 
   it('fills never-built relations with a full rebuild, in refresh_order, and logs each with its buckets and rows', async () => {
     expect((await freshness('public.mv_daily_workspace_activity')).populated).toBe(false);
-    const result = await h.run({ task: 'refresh-materialized-views', batchBuckets: 50 });
+    // One session: the log is in refresh order (two or more interleave; see the next case).
+    const result = await h.run({ task: 'refresh-materialized-views', batchBuckets: 50, parallel: 1 });
     expect(result.status).toBe('succeeded');
     const refreshed = result.summary.refreshed as { view: string; mode: string; batches: number; buckets: number; rowsChanged: number; complete: boolean }[];
     const registry = await db.query<{ view_name: string }>(`SELECT view_name FROM dbops.materialized_views ORDER BY refresh_order`);
@@ -79,6 +81,30 @@ describe('refresh-materialized-views', () => {
     expect(result.status).toBe('succeeded');
     expect(result.summary.refreshed).toEqual([expect.objectContaining({ mode: 'full', rowsChanged: 0, complete: true })]);
     expect((result.summary.refreshed as { buckets: number }[])[0].buckets).toBeGreaterThan(1);
+  });
+
+  it('two sessions rebuild relations side by side, the rollup before what is summed from it, to the direct aggregates', async () => {
+    const [{ last }] = await db.query<{ last: string }>(`SELECT coalesce(max(id), 0) AS last FROM dbops.mv_refresh_log`);
+    // A stray row the rebuild must delete, so the run has something to repair.
+    await db.query(`UPDATE public.mv_daily_workspace_activity SET posts_created = posts_created + 7 WHERE ctid = (SELECT min(ctid) FROM public.mv_daily_workspace_activity)`);
+    const result = await h.run({ task: 'refresh-materialized-views', full: true, parallel: 2 });
+    expect([result.status, result.failures, result.remaining]).toEqual(['succeeded', [], []]);
+    const log = await db.query<{ view_name: string; started_at: Date; finished_at: Date }>(
+      `SELECT view_name, started_at, finished_at FROM dbops.mv_refresh_log WHERE id > $1 ORDER BY id`,
+      [last],
+    );
+    const entry = (view: string) => log.find((l) => l.view_name === view) as (typeof log)[number];
+    expect(entry('public.mv_daily_post_metrics').started_at.getTime()).toBeGreaterThanOrEqual(entry('dbops.analytics_post_days').finished_at.getTime());
+    // Two backends at once: some relation's refresh ran while another's did.
+    const overlap = log.some((a) => log.some((b) => a !== b && a.started_at < b.finished_at && b.started_at < a.finished_at));
+    expect(overlap).toBe(true);
+    for (const view of VIEWS) expect([view, await viewRows(db, view)]).toEqual([view, await directRows(db, view)]);
+  });
+
+  it('on a pool of one connection it refreshes in one session instead of waiting for a second that never comes', async () => {
+    const single = new PgExecutor(db.newPool({ max: 1 }), false);
+    const result = await h.run({ task: 'refresh-materialized-views', parallel: 4 }, { executor: single });
+    expect([result.status, result.failures, result.remaining]).toEqual(['succeeded', [], []]);
   });
 
   /** A budget clock that moves 100 ms per look: with timeBudgetMs 1000 a run is cut after a few of its checks. */

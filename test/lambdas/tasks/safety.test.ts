@@ -112,7 +112,7 @@ describe('time budget on a live database', () => {
   it('a statement cut at the end of the budget is left for the next run, logged, and nothing else is started', async () => {
     const h = harness(db);
     // 16 s left in the Lambda = a 1 s budget; the refresh's statement_timeout stops it at the 5 s floor.
-    const result = await h.run({ task: 'refresh-materialized-views' }, { lambdaRemainingMs: 16_000 });
+    const result = await h.run({ task: 'refresh-materialized-views', parallel: 1 }, { lambdaRemainingMs: 16_000 });
     expect([result.status, result.reason, result.failures]).toEqual(['succeeded', undefined, []]);
     expect(result.failures).toEqual([]);
     expect(result.summary.refreshed).toEqual([]);
@@ -125,5 +125,18 @@ describe('time budget on a live database', () => {
     expect(await db.query(`SELECT key_id::int FROM dbops.analytics_changes WHERE view_id = 99`)).toEqual([{ key_id: 1 }]);
     expect(await db.query(`SELECT 1 FROM public.mv_slow`)).toEqual([]);
     expect((await db.query(`SELECT 1 FROM dbops.mv_refresh_log WHERE view_name <> 'public.mv_slow'`)).length).toBe(0);
+  });
+
+  it('with two sessions, the other relations go on beside the cut one until the budget ends; it is left for the next run', async () => {
+    const h = harness(db);
+    const result = await h.run({ task: 'refresh-materialized-views', parallel: 2 }, { lambdaRemainingMs: 16_000 });
+    expect([result.status, result.failures]).toEqual(['succeeded', []]);
+    expect(result.remaining).toContain('public.mv_slow');
+    const refreshed = (result.summary.refreshed as { view: string; complete: boolean }[]).map((r) => r.view);
+    expect(refreshed).not.toContain('public.mv_slow');
+    expect(refreshed.length).toBeGreaterThan(0);
+    const registry = await db.query<{ view_name: string }>(`SELECT view_name FROM dbops.materialized_views ORDER BY refresh_order`);
+    expect([...refreshed, ...result.remaining].sort()).toEqual(registry.map((r) => r.view_name).sort());
+    expect(await db.query(`SELECT key_id::int FROM dbops.analytics_changes WHERE view_id = 99`)).toEqual([{ key_id: 1 }]);
   });
 });
