@@ -213,6 +213,7 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
     );
     out.push('');
     const b = queue.pgBoss;
+    const w = queue.pgBossWriteBack;
     out.push('Side by side with pg-boss on the same server and database, same jobs, workers and batch (fetch, then complete the batch):');
     out.push('');
     out.push(
@@ -221,12 +222,15 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
         [
           ['aurora-dbops lifecycle (burst above)', n(queue.burst.duePosts, 0), queue.burst.workers, queue.burstBatchSize, n(queue.burst.claimsPerSecond, 0), ms(queue.burst.claimLatency.p50Ms), ms(queue.burst.claimLatency.p95Ms), 'n/a', queue.burst.doubleClaims.length],
           [`pg-boss ${b.version}`, n(b.jobs, 0), b.workers, b.batchSize, n(b.claimsPerSecond, 0), ms(b.fetchLatency.p50Ms), ms(b.fetchLatency.p95Ms), ms(b.completeLatency.p95Ms), b.doubleFetches],
+          [`pg-boss ${w.version}, writing the posts back`, n(w.jobs, 0), w.workers, w.batchSize, n(w.claimsPerSecond, 0), ms(w.fetchLatency.p50Ms), ms(w.fetchLatency.p95Ms), ms(w.completeLatency.p95Ms), w.doubleFetches],
         ],
       ),
     );
     out.push('');
     out.push(
-      `Ratio: ${n(ratio2(queue.burst.claimsPerSecond, b.claimsPerSecond), 2)}x pg-boss's claims/s. pg-boss completes a job by updating its own job row; the lifecycle's report also writes the post's targets, the post's final status and the outcome.`,
+      `Ratio: ${n(ratio2(queue.burst.claimsPerSecond, b.claimsPerSecond), 2)}x pg-boss's claims/s; ${n(ratio2(queue.burst.claimsPerSecond, w.claimsPerSecond), 2)}x pg-boss writing the posts back. ` +
+        'pg-boss completes a job by updating its own job row; the lifecycle\'s report also writes the post\'s targets, the post\'s final status and the outcome. ' +
+        `In the second pg-boss run each worker, before completing a batch, publishes its posts' targets and marks the posts PUBLISHED in one statement (no fence, outcome or retry bookkeeping): the least a publisher on pg-boss writes. Posts left unpublished by it: ${w.unpublishedPosts ?? 'n/a'}.`,
     );
     out.push('');
     const f = queue.faults;

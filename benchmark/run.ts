@@ -54,6 +54,8 @@ export interface BenchResult {
     burst: QueueResult;
     burstBatchSize: number;
     pgBoss: PgBossResult;
+    /** pg-boss again, each batch's posts and targets written before it is completed. */
+    pgBossWriteBack: PgBossResult;
     faults: FaultResult;
   } | null;
   maintenance: { tasks: TaskRunResult[]; refreshUnderRead: RefreshUnderReadResult | null } | null;
@@ -253,6 +255,24 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
       step.advance(1);
       progress.log(`  pg-boss: ${spec.queueBurstPosts} jobs, ${workers} workers, batch ${spec.queueBurstBatchSize}`);
       const pgBoss = await pgBossDrain({ url: optimizedUrl, jobs: spec.queueBurstPosts, workers, batchSize: spec.queueBurstBatchSize }, options.repoRoot);
+      // The same burst of posts again, as a publisher on pg-boss would drain it: it too must write
+      // the targets and the posts, which pg-boss knows nothing of.
+      progress.log(`  pg-boss writing the posts back: ${spec.queueBurstPosts} posts`);
+      const writeBackPosts = await insertBurst(optimizedUrl, spec.queueBurstPosts, spec.targetsPerPost, new Date(anchor.getTime() + 86_400_000));
+      const pgBossWriteBack = await pgBossDrain(
+        { url: optimizedUrl, jobs: spec.queueBurstPosts, workers, batchSize: spec.queueBurstBatchSize, writeBack: { firstPostId: writeBackPosts.firstId, lastPostId: writeBackPosts.lastId } },
+        options.repoRoot,
+      );
+      pgBossWriteBack.unpublishedPosts = await withClient(optimizedUrl, async (client) =>
+        Number(
+          (
+            await client.query<{ n: string }>(`SELECT count(*) AS n FROM public.posts WHERE id BETWEEN $1 AND $2 AND status <> 'PUBLISHED'`, [
+              writeBackPosts.firstId,
+              writeBackPosts.lastId,
+            ])
+          ).rows[0].n,
+        ),
+      );
       step.advance(1);
       progress.log('  the lifecycle under faults (crashing workers, failing platform)');
       const faults = await lifecycleUnderFaults({
@@ -271,7 +291,7 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
         timeLimitMs: 15 * 60_000,
       });
       step.done();
-      queue = { optimized: optimizedQueue, baseline: baselineQueue, batchSize: spec.queueBatchSize, burst, burstBatchSize: spec.queueBurstBatchSize, pgBoss, faults };
+      queue = { optimized: optimizedQueue, baseline: baselineQueue, batchSize: spec.queueBatchSize, burst, burstBatchSize: spec.queueBurstBatchSize, pgBoss, pgBossWriteBack, faults };
     } else if (!claimQuery) {
       sectionsSkipped.push('queue (no sql/queries/scheduled_post_claim.sql)');
     }

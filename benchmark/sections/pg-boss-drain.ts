@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Client } from 'pg';
 import { LatencySummary, summarize, timed } from '../stats';
 
 /**
@@ -16,10 +17,34 @@ export interface PgBossOptions {
   jobs: number;
   workers: number;
   batchSize: number;
+  /**
+   * Posts (an id range of SCHEDULED posts with pending targets, one job each) whose business rows
+   * each worker writes before it completes a batch, as an application on pg-boss must: the targets
+   * published with their external ids and the posts PUBLISHED (WRITE_BACK_SQL). Absent: the jobs
+   * carry nothing and completing them is all there is.
+   */
+  writeBack?: { firstPostId: string; lastPostId: string };
 }
+
+/**
+ * What a publisher on pg-boss writes for a batch besides completing its jobs: the least the
+ * lifecycle's report writes (no fence, no outcome, no retry bookkeeping), one statement.
+ */
+export const WRITE_BACK_SQL = `
+  WITH targets AS (
+    UPDATE public.post_targets t
+       SET status = 'published', published_at = now(), external_post_id = 'ext-' || t.id, attempts = t.attempts + 1
+     WHERE t.post_id = ANY ($1::bigint[]) AND t.status = 'pending'
+    RETURNING t.post_id
+  )
+  UPDATE public.posts p
+     SET status = 'PUBLISHED', published_at = now(), publish_attempts = p.publish_attempts + 1
+   WHERE p.id = ANY ($1::bigint[]) AND (SELECT count(*) FROM targets) >= 0`;
 
 export interface PgBossResult {
   version: string;
+  /** The workers also wrote each batch's posts and targets (PgBossOptions.writeBack). */
+  writeBack: boolean;
   jobs: number;
   workers: number;
   batchSize: number;
@@ -32,6 +57,8 @@ export interface PgBossResult {
   completeLatency: LatencySummary;
   doubleFetches: number;
   insertMs: number;
+  /** With writeBack: posts of the range not PUBLISHED afterwards (set by the caller; 0 when every batch was written). */
+  unpublishedPosts?: number;
 }
 
 const QUEUE = 'bench-publish';
@@ -55,9 +82,10 @@ async function drain(options: PgBossOptions): Promise<PgBossResult> {
     await boss.deleteQueue(QUEUE).catch(() => undefined);
     await boss.createQueue(QUEUE);
     let t = Date.now();
+    const first = options.writeBack ? Number(options.writeBack.firstPostId) : 0;
     for (let i = 0; i < options.jobs; i += 1000) {
       const n = Math.min(1000, options.jobs - i);
-      await boss.insert(QUEUE, Array.from({ length: n }, (_, k) => ({ data: { post: i + k } })));
+      await boss.insert(QUEUE, Array.from({ length: n }, (_, k) => ({ data: { post: first + i + k } })));
     }
     const insertMs = Date.now() - t;
     const seen = new Map<string, number>();
@@ -66,14 +94,23 @@ async function drain(options: PgBossOptions): Promise<PgBossResult> {
     let completed = 0;
     t = Date.now();
     const worker = async () => {
-      for (;;) {
-        const { value: jobs, ms } = await timed(() => boss.fetch(QUEUE, { batchSize: options.batchSize }));
-        if (jobs.length === 0) break;
-        fetchMs.push(ms);
-        for (const job of jobs) seen.set(job.id, (seen.get(job.id) ?? 0) + 1);
-        const done = await timed(() => boss.complete(QUEUE, jobs.map((j) => j.id)));
-        completeMs.push(done.ms);
-        completed += jobs.length;
+      const writer = options.writeBack ? new Client({ connectionString: options.url, application_name: 'dbops:bench-pgboss-writer' }) : undefined;
+      await writer?.connect();
+      try {
+        for (;;) {
+          const { value: jobs, ms } = await timed(() => boss.fetch<{ post: number }>(QUEUE, { batchSize: options.batchSize }));
+          if (jobs.length === 0) break;
+          fetchMs.push(ms);
+          for (const job of jobs) seen.set(job.id, (seen.get(job.id) ?? 0) + 1);
+          const done = await timed(async () => {
+            await writer?.query(WRITE_BACK_SQL, [jobs.map((j) => j.data.post)]);
+            await boss.complete(QUEUE, jobs.map((j) => j.id));
+          });
+          completeMs.push(done.ms);
+          completed += jobs.length;
+        }
+      } finally {
+        await writer?.end();
       }
     };
     await Promise.all(Array.from({ length: options.workers }, () => worker()));
@@ -81,6 +118,7 @@ async function drain(options: PgBossOptions): Promise<PgBossResult> {
     const fetched = [...seen.values()].reduce((s, v) => s + v, 0);
     return {
       version,
+      writeBack: options.writeBack !== undefined,
       jobs: options.jobs,
       workers: options.workers,
       batchSize: options.batchSize,

@@ -111,6 +111,9 @@ describe('benchmark harness (tiny scale)', () => {
     expect(q.burst.lostPosts).toEqual([]);
     expect(q.pgBoss.version).toMatch(/^12\./);
     expect([q.pgBoss.fetched, q.pgBoss.completed, q.pgBoss.doubleFetches]).toEqual([spec.queueBurstPosts, spec.queueBurstPosts, 0]);
+    // pg-boss writing the posts back: every job's post ends PUBLISHED, each fetched once.
+    const w = q.pgBossWriteBack;
+    expect([w.writeBack, w.fetched, w.completed, w.doubleFetches, w.unpublishedPosts]).toEqual([true, spec.queueBurstPosts, spec.queueBurstPosts, 0, 0]);
   });
 
   it('finishes every post of the fault run exactly once: none lost or stuck, none published twice, the success rate as injected', () => {
