@@ -101,6 +101,8 @@ describe('history growth section (tiny, 1x and 2x)', () => {
 
   it('measures every pattern at every size and reports the ratios', () => {
     for (const size of result.sizes) expect(size.patterns.map((p) => p.name).sort()).toEqual(queries.map((q) => q.name).sort());
+    // Both passes over the same sample are measured.
+    for (const p of result.sizes.flatMap((z) => z.patterns)) expect([p.name, p.coldP95Ms > 0, p.p95Ms > 0]).toEqual([p.name, true, true]);
     expect(Object.keys(result.ratios.patterns).sort()).toEqual(queries.map((q) => q.name).sort());
     // A pattern over the query goal carries the plan that explains it, and only such a pattern.
     for (const p of result.sizes.flatMap((z) => z.patterns)) {
