@@ -224,7 +224,9 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
       ingest = {
         results,
         indexWriteCost: ratio(byLabel('primary key only (copy)').rowsPerSecond, byLabel('all indexes (optimized)').rowsPerSecond),
-        captureRatio: ratio(rate(['all indexes (optimized)', 'all indexes (again)']), rate(['all indexes, capture off', 'all indexes, capture off (again)'])),
+        // Three places: its goal (0.85) sits between tenths.
+        captureRatio:
+          Math.round((rate(['all indexes (optimized)', 'all indexes (again)']) / rate(['all indexes, capture off', 'all indexes, capture off (again)'])) * 1000) / 1000,
       };
     }
 
