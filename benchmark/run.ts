@@ -127,6 +127,8 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
     progress.log('applying migrations 030+ to the optimized database (index builds on loaded tables)');
     const optimize = await applyOptimizations(optimizedUrl);
     const fillPool = new Pool({ connectionString: optimizedUrl, max: 2 });
+    // A client still closing when the databases are dropped (WITH FORCE) is terminated: expected.
+    fillPool.on('error', () => undefined);
     const initialFill = await runMaintenanceTask(fillPool, { task: 'refresh-materialized-views', options: {}, note: 'initial fill' });
     if (initialFill.status !== 'succeeded') throw new Error(`initial view refresh failed: ${initialFill.reason}`);
     // Autovacuum would analyze the freshly filled views soon after; do it now so their reads are planned on statistics.
@@ -302,6 +304,7 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
     let maintenance: BenchResult['maintenance'] = null;
     if (!skip.has('maintenance')) {
       const pool = new Pool({ connectionString: optimizedUrl, max: 2 });
+      pool.on('error', () => undefined);
       try {
         const viewReads = queries.filter((q) => /\bpublic\.mv_/.test(q.sql));
         const step = progress.step('maintenance tasks', 1);

@@ -167,7 +167,7 @@ export class QueryBuilder {
   /**
    * Posts of one workspace matching web-search text and/or carrying every given tag, through
    * public.post_search (097): its GIN index keys each word and tag with the workspace, so this
-   * reads the workspace's matches of all time and nothing of other tenants. Apply it to posts
+   * reads the workspace's postings of all time and none of other tenants'. Apply it to posts
    * (it filters on id); combine it with a date range to keep a big tenant's common word cheap.
    * posts itself has no search index since 100: a publish would write it.
    */
@@ -186,7 +186,9 @@ export class QueryBuilder {
     }
     if (parts.length === 0) throw new QueryBuilderError('postSearch needs text, tags or both');
     return {
-      text: `${this.qualify('id')} IN (SELECT s.post_id FROM public.post_search s WHERE s.terms @@ (${parts.join(' && ')}))`,
+      // The keys carry the workspace, but a negation ('-word') matches every post without that key,
+      // other tenants' included: the workspace is stated too.
+      text: `${this.qualify('id')} IN (SELECT s.post_id FROM public.post_search s WHERE s.workspace_id = $1::bigint AND s.terms @@ (${parts.join(' && ')}))`,
       values,
     };
   }

@@ -300,6 +300,9 @@ export async function runHistoryGrowth(options: {
       await loadBaseline({ url: db.url, spec, seed: options.seed + multiplier, anchor: options.anchor, skipForeignKeyChecks: options.skipForeignKeyChecks });
       await applyOptimizations(db.url);
       const pool = new Pool({ connectionString: db.url, max: 2 });
+      // pool.end() resolves before its clients have closed; the DROP DATABASE ... WITH (FORCE) that
+      // follows may terminate one of them, which must not bring the run down.
+      pool.on('error', () => undefined);
       const client = new Client({ connectionString: db.url, application_name: 'dbops:bench-growth' });
       await client.connect();
       try {

@@ -36,7 +36,9 @@ export const DATA_API_MAX_RESPONSE_BYTES = 1024 * 1024;
  */
 export class DataApiExecutor implements Executor {
   readonly driver = 'data-api' as const;
-  readonly limits: DriverLimits = { sessionState: false, maxCallMs: DATA_API_MAX_CALL_MS, maxResponseBytes: DATA_API_MAX_RESPONSE_BYTES };
+  // One session at a time: the overlap guard is a transaction lock every statement of the run takes
+  // (no session state), so two statements of one run at once would take each other for an overlap.
+  readonly limits: DriverLimits = { sessionState: false, maxCallMs: DATA_API_MAX_CALL_MS, maxResponseBytes: DATA_API_MAX_RESPONSE_BYTES, maxSessions: 1 };
 
   constructor(
     private readonly client: RDSDataClient,

@@ -14,7 +14,7 @@ import { PgExecutor } from './pg-executor';
  */
 const VERIFIED_TLS = { rejectUnauthorized: true } as const;
 
-/** A maintenance run needs one session plus one spare (e.g. the long-query check's cancel). */
+/** A maintenance run needs one session plus one beside it (the long-query check's cancel, the refresh's second lane). */
 const POOL_MAX = 2;
 
 export interface ConnectionDeps {

@@ -15,8 +15,9 @@ export interface ContextSettings {
   dryRun: boolean;
   instances?: readonly Instance[];
   log: (message: string, fields?: Record<string, unknown>) => void;
-  /** Opens another session of the task's executor (TaskContext.withSideSession). */
+  /** Opens another session of the task's executor (TaskContext.withSideSession), at most sideSessions at once. */
   openSession?: <T>(work: (session: Session) => Promise<T>) => Promise<T>;
+  sideSessions?: number;
 }
 
 export function createTaskContext(task: TaskDefinition, session: Session, settings: ContextSettings): TaskContext {
@@ -43,8 +44,9 @@ export function createTaskContext(task: TaskDefinition, session: Session, settin
     instances: settings.instances ?? [],
     withSideSession: settings.openSession
       ? <T>(work: (side: TaskContext) => Promise<T>) =>
-          settings.openSession!((session) => work(createTaskContext(task, session, { ...settings, openSession: undefined })))
+          settings.openSession!((session) => work(createTaskContext(task, session, { ...settings, openSession: undefined, sideSessions: 0 })))
       : undefined,
+    sideSessions: settings.openSession ? (settings.sideSessions ?? 0) : 0,
     maintain<R extends Row = Row>(text: string, params: readonly unknown[], statement: MaintenanceStatement) {
       const statementTimeoutMs =
         statement.statementTimeoutMs === 0 ? 0 : settings.budget.statementTimeout(statement.statementTimeoutMs ?? task.statementTimeoutMs);

@@ -134,13 +134,14 @@ export const refreshMaterializedViews = defineTask({
     rebuildBuckets: { type: 'integer', min: 1, max: 100_000, default: 1000, description: 'Buckets (or keys) recomputed per transaction of a rebuild' },
     // 2: the relations share no rows (each has its own lock), so they can be recomputed side by
     // side; the rollup alone is about half of a spec-rate hour. More sessions than the writer has
-    // spare cores would only queue.
+    // spare cores would only queue, and no more are opened than the executor's pool allows beside
+    // the task's own (the Lambda's pool of 2: one more; the Data API: none).
     parallel: {
       type: 'integer',
       min: 1,
       max: 4,
       default: 2,
-      description: 'Sessions recomputing relations side by side (a relation summed from another starts once that one is through)',
+      description: 'Sessions recomputing relations side by side, no more than the pool holds (a relation summed from another starts once that one is through)',
     },
   },
   async run(ctx, options) {
@@ -169,12 +170,12 @@ export const refreshMaterializedViews = defineTask({
       ctx,
       relations,
       (r) => r.view_name,
-      options.parallel ?? 2,
+      options.parallel,
       async (r, lane) => {
         if (!r.kept) throw new Error(`${r.view_name} is registered in dbops.materialized_views but not in dbops.analytics_relations (nothing keeps it)`);
         const result = await refreshOne(lane, r.view_name, modeOf(r), {
-          batch: options.batchBuckets ?? 5000,
-          rebuild: options.rebuildBuckets ?? 1000,
+          batch: options.batchBuckets,
+          rebuild: options.rebuildBuckets,
         });
         refreshed.push(result);
         if (!result.complete) incomplete.push(r.view_name);

@@ -105,11 +105,9 @@ export async function runTask(event: unknown, deps: RunnerDeps): Promise<TaskRes
             dryRun,
             instances: deps.instances,
             log,
-            // A pool of one would never hand out a second session while the task holds the first.
-            openSession:
-              (deps.executor.limits.maxSessions ?? Infinity) >= 2
-                ? (work) => deps.executor.withSession(work, { applicationName: `dbops:${definition.name}` })
-                : undefined,
+            // Side sessions beside the one this task holds: a pool of one has none to give.
+            openSession: (work) => deps.executor.withSession(work, { applicationName: `dbops:${definition.name}` }),
+            sideSessions: (deps.executor.limits.maxSessions ?? Infinity) - 1,
           });
           progress = ctx.progress;
           return definition.run(ctx, request.options as Parameters<typeof definition.run>[1]);

@@ -73,11 +73,13 @@ export async function eachWithinBudget<T>(
 }
 
 /**
- * eachWithinBudget on `lanes` sessions side by side: the task's own and lanes - 1 more
- * (ctx.withSideSession), each on its own connection taking the next item in order whose
- * prerequisite (`after`), if that is in the run, is through; a lane with none ready waits for one.
- * Where no side session can be opened, or lanes is 1, it is eachWithinBudget. Whatever ends the
- * run in one lane stops the others taking items; it is rethrown once they are through.
+ * eachWithinBudget on `lanes` sessions side by side: the task's own and up to lanes - 1 more
+ * (ctx.withSideSession, no more than ctx.sideSessions), each on its own connection taking the next
+ * item in order whose prerequisite (`after`), if that is in the run, is through; a lane with none
+ * ready waits for one. A side session that cannot be opened is one lane fewer, not a failure.
+ * Where none can be opened, or lanes is 1, it is eachWithinBudget. Whatever ends the run in one
+ * lane stops the others taking items; it is rethrown once they are through. Items whose
+ * prerequisites can never be through (a cycle) are left as remaining.
  */
 export async function eachWithinBudgetSideBySide<T>(
   ctx: TaskContext,
@@ -88,24 +90,28 @@ export async function eachWithinBudgetSideBySide<T>(
   after: (item: T) => string | null = () => null,
 ): Promise<ItemsOutcome> {
   const sideSession = ctx.withSideSession;
-  if (lanes <= 1 || items.length <= 1 || !sideSession) return eachWithinBudget(ctx, items, label, (item) => work(item, ctx));
+  const sides = Math.min(lanes, items.length, 1 + ctx.sideSessions) - 1;
+  if (sides < 1 || !sideSession) return eachWithinBudget(ctx, items, label, (item) => work(item, ctx));
   const out: ItemsOutcome = { remaining: [], failures: [] };
   const pending = [...items];
-  const finished = new Map<string, Promise<void>>();
-  const finish = new Map<string, () => void>();
-  for (const item of items) finished.set(label(item), new Promise<void>((resolve) => finish.set(label(item), resolve)));
+  const inRun = new Set(items.map(label));
   const running = new Set<string>();
+  // Settles whenever an item is through: a lane with nothing ready looks again then.
+  let itemThrough = () => undefined as void;
+  let nextThrough = new Promise<void>((resolve) => (itemThrough = resolve));
   const through = (name: string) => !running.has(name) && !pending.some((p) => label(p) === name);
   const ready = (item: T) => {
     const prerequisite = after(item);
-    return prerequisite === null || !finished.has(prerequisite) || through(prerequisite);
+    return prerequisite === null || !inRun.has(prerequisite) || through(prerequisite);
   };
   let stopped: unknown;
   const lane = async (laneCtx: TaskContext) => {
     while (pending.length > 0 && stopped === undefined) {
       const index = pending.findIndex(ready);
       if (index < 0) {
-        await Promise.race(pending.map((p) => finished.get(after(p) as string)));
+        // Nothing running can release them: their prerequisites wait on each other.
+        if (running.size === 0) break;
+        await nextThrough;
         continue;
       }
       const [item] = pending.splice(index, 1);
@@ -119,18 +125,25 @@ export async function eachWithinBudgetSideBySide<T>(
         if (error instanceof OverlapError) out.remaining.push(label(item));
       } finally {
         running.delete(label(item));
-        finish.get(label(item))?.();
+        const release = itemThrough;
+        nextThrough = new Promise<void>((resolve) => (itemThrough = resolve));
+        release();
       }
     }
   };
-  await Promise.all([
-    lane(ctx),
-    ...Array.from({ length: Math.min(lanes, items.length) - 1 }, () =>
-      sideSession((side: TaskContext) => lane(side)).catch((error: unknown) => {
-        stopped ??= error;
-      }),
-    ),
-  ]);
+  const sideLane = async () => {
+    let opened = false;
+    try {
+      await sideSession((side: TaskContext) => {
+        opened = true;
+        return lane(side);
+      });
+    } catch (error) {
+      if (opened) stopped ??= error;
+      else ctx.log(`a side session could not be opened (${errorText(error)}); one lane fewer`);
+    }
+  };
+  await Promise.all([lane(ctx), ...Array.from({ length: sides }, sideLane)]);
   out.remaining.push(...pending.map(label));
   if (out.remaining.length > 0 && stopped === undefined) ctx.log(`time budget spent; ${out.remaining.length} item(s) left for the next run`);
   if (stopped !== undefined) throw stopped;

@@ -55,6 +55,8 @@ export interface TaskContext {
    * Undefined where no second session can be opened.
    */
   readonly withSideSession?: <T>(work: (side: TaskContext) => Promise<T>) => Promise<T>;
+  /** How many side sessions can be open at once (the executor's sessions beside this one). */
+  readonly sideSessions: number;
 }
 
 export interface TaskOutcome {

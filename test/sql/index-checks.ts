@@ -36,7 +36,7 @@ export const RETIRED_INDEXES = [
   // 094: the per-day recompute of mv_daily_post_metrics they served ended with 093's rollup.
   'post_targets_published_day_idx',
   'post_metrics_daily_metric_date_idx',
-  // 098: search moved to public.post_search (097), whose index keys every term with its workspace.
+  // 100: search moved to public.post_search (097, 099), whose index keys every term with its workspace.
   'posts_workspace_period_search_gin_idx',
 ];
 

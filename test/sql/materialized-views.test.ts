@@ -246,13 +246,16 @@ describe('analytics relations (040, kept incrementally since 070)', () => {
     );
     expect(keys).toEqual([...VIEWS].sort().map((view) => ({ view, kind: 'r', plain: true })));
 
-    // Room on each page for the next version of a row the refresh rewrites (101): HOT, no index entry.
+    // Room on each page for the next version of a row the refresh rewrites without changing an
+    // indexed column (101): HOT, no index entry. Where a rewrite changes an indexed column (the
+    // top-posts index holds engagements; ROI and followers are indexed), pages stay full.
+    const rewritesIndexed = ['public.analytics_post_engagement', 'public.mv_influencer_metrics'];
     const fill = await db.query<{ view: string; fillfactor: string | null }>(
       `SELECT v AS view, (SELECT o FROM unnest(c.reloptions) o WHERE o LIKE 'fillfactor=%') AS fillfactor
          FROM unnest($1::text[]) v JOIN pg_class c ON c.oid = v::regclass ORDER BY 1`,
       [[...VIEWS]],
     );
-    expect(fill).toEqual([...VIEWS].sort().map((view) => ({ view, fillfactor: 'fillfactor=80' })));
+    expect(fill).toEqual([...VIEWS].sort().map((view) => ({ view, fillfactor: rewritesIndexed.includes(view) ? null : 'fillfactor=80' })));
   });
 
   it('fill on a full rebuild, then refresh incrementally, and match the aggregates computed from the base tables', async () => {

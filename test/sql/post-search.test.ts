@@ -82,6 +82,19 @@ describe('post_search follows posts', () => {
     expect(await db.query(QUERIES.tag_search.sql, [a.workspaceId, ['fresh'], 10])).toEqual([]);
   });
 
+  it('follows an upsert of posts (INSERT ... ON CONFLICT DO UPDATE), new rows and updated ones alike', async () => {
+    const id = await post(a, 'Upsert', 'first words', ['first']);
+    await db.query(
+      `INSERT INTO posts (id, workspace_id, author_id, title, content, tags) OVERRIDING SYSTEM VALUE
+       VALUES ($1, $2, $3, 'Upsert', 'second words', ARRAY['second'])
+       ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content, tags = EXCLUDED.tags`,
+      [id, a.workspaceId, a.userId],
+    );
+    expect(await outOfStep()).toEqual([]);
+    expect((await db.query(QUERIES.tag_search.sql, [a.workspaceId, ['second'], 10])).map((r) => String(r.id))).toEqual([id]);
+    expect(await db.query(QUERIES.tag_search.sql, [a.workspaceId, ['first'], 10])).toEqual([]);
+  });
+
   it('is not written by a publish: the row version stays the same', async () => {
     const id = await post(a, 'Launch', 'publishing soon', ['launch']);
     const version = async () => (await db.query<{ v: string }>(`SELECT xmin::text AS v FROM post_search WHERE post_id = $1`, [id]))[0].v;

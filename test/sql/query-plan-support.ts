@@ -52,6 +52,8 @@ export async function explainWithNested(superuserUrl: string, query: QueryFile, 
     // The last plan logged is the pattern's own statement; the others ran inside it. Their costs
     // summed are the planner's estimate of the call (a Function Scan's own cost is only procost).
     const inner = nested.slice(0, -1);
+    // A function that ran no statement of its own would make every check below vacuous.
+    if (inner.length === 0) throw new Error(`${query.name}: auto_explain caught no statement inside the call`);
     return {
       ...outer,
       Plans: [...(outer.Plans ?? []), ...inner],
