@@ -138,6 +138,32 @@ describe('post_search follows posts', () => {
     expect((await pgError(db, `CALL dbops.post_search_backfill(0)`))?.message).toMatch(/batch must be 1-1000000 posts, got 0/);
   });
 
+  it('takes a batch again when one of its posts is deleted while it runs, instead of failing', async () => {
+    const id = await post(a, 'Raced', 'deleted during the backfill', ['raced']);
+    const victim = await post(a, 'Victim', 'deleted during the backfill', ['victim']);
+    await db.query(`DELETE FROM post_search WHERE post_id = ANY ($1::bigint[])`, [[id, victim]]);
+    // Stands in for a delete committed while the batch's INSERT runs: the first time the batch
+    // writes the raced post, its victim goes; the key check at the statement's end then fails.
+    await db.query(`CREATE SEQUENCE test_backfill_race`);
+    await db.query(
+      `CREATE FUNCTION test_backfill_race() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.post_id = ${Number(id)} AND nextval('test_backfill_race') = 1 THEN DELETE FROM posts WHERE id = ${Number(victim)}; END IF;
+         RETURN NEW;
+       END $$`,
+    );
+    await db.query(`CREATE TRIGGER test_backfill_race BEFORE INSERT ON post_search FOR EACH ROW EXECUTE FUNCTION test_backfill_race()`);
+    try {
+      await db.query(`CALL dbops.post_search_backfill(100000)`);
+    } finally {
+      await db.query(`DROP TRIGGER test_backfill_race ON post_search`);
+    }
+    // The failed attempt's delete went with it; what matters is the batch written after it.
+    // The race happened (the batch failed once) and the batch was taken again.
+    expect((await db.query<{ n: string }>(`SELECT last_value AS n FROM test_backfill_race`))[0].n).toBe('2');
+    expect(await outOfStep()).toEqual([]);
+  });
+
   it.each([
     ['search_posts', 'text', [null, 'x', 10], /workspace id and search text are required/],
     ['search_posts', 'text', ['1', 'x', 0], /limit must be 1-200, got 0/],
