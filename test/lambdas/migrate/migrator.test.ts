@@ -1,12 +1,18 @@
-import { mkdtempSync, writeFileSync, copyFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, copyFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadMigrationFiles, MIGRATIONS_DIR } from '../../../lambdas/migrate/migration-files';
 import { migrate, MigrationChecksumError, MigrationLockedError, migrationStatus } from '../../../lambdas/migrate/migrator';
 import { createEmptyDatabase, TestDatabase } from '../../support/database';
 
+const copies: string[] = [];
+afterAll(() => {
+  for (const dir of copies) rmSync(dir, { recursive: true, force: true });
+});
+
 function copyOfMigrations(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'dbops-migrations-'));
+  copies.push(dir);
   for (const name of readdirSync(MIGRATIONS_DIR)) copyFileSync(path.join(MIGRATIONS_DIR, name), path.join(dir, name));
   return dir;
 }
