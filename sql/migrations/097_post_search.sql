@@ -4,8 +4,8 @@
 --   * Every publish rewrote it. A status change is a non-HOT update of posts (status and
 --     updated_at are indexed), and a non-HOT update inserts the new row version into every index,
 --     so each publish put the post's tags and words into the GIN again: measured on the medium
---     data, the triggers of posts disabled in both runs, 724 ms against 348 ms for the same 5,000
---     status updates without it (75 us a post of the queue's report). Search columns change when a post is written, not when it is published.
+--     data, 724 ms against 348 ms for the same 5,000 status updates without it (75 us a post of
+--     the queue's report). Search columns change when a post is written, not when it is published.
 --   * A probe could not be cheap. The index keyed tags and words across all tenants, so a probe of
 --     one tenant's month ANDed the month key with each word's posting list over every tenant: 24
 --     buffers for an empty month, about 0.25 ms, for the two common words of a query (measured),
@@ -15,12 +15,11 @@
 -- year keys of 015/016 next to these terms. The posts of a month are still found by the month key;
 -- the terms narrow them to the tenant's matches without touching other tenants' entries.
 --
--- The searches themselves are functions (search_posts, search_posts_by_tags) over one walk
--- (post_search_newest): a loop over months and years whose statements are parsed once per server
--- process and, after a few calls, run on a cached generic plan. Planned per call, the one-statement
--- walk of 088 spent 1.5-2 ms planning (measured); a prepared statement would keep a plan too, but
--- pins the session behind RDS Proxy, while a function's plans live in the server process,
--- whichever client borrowed it.
+-- The searches themselves are functions (search_posts, search_posts_by_tags): the walk over months
+-- and years is a loop whose statements keep their plans for the session's life. Planned per call,
+-- the one-statement walk of 088 spent 1.5-2 ms planning (measured); a prepared statement would
+-- keep the plan too, but pins the session behind RDS Proxy, and a function's plans live in the
+-- server process, whichever client borrowed it.
 
 -- ---------------------------------------------------------------------------------------------
 -- Keys
@@ -32,13 +31,6 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT '''' || replace(replace(p_text, '\', '\\'), '''', '''''') || ''''
 $$;
 
--- Every quoted lexeme of a tsvector's or tsquery's text form, with the prefix put inside its quotes
--- (operators, positions and weights, which stand outside the quotes, unchanged).
-CREATE FUNCTION public.post_search_prefixed(p_text text, p_prefix text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT regexp_replace(p_text, '''((?:[^'']|'''')*)''', '''' || p_prefix || '\1''', 'g')
-$$;
-
 -- A post's search terms: each word of the stored tsvector (positions and weights kept, so a phrase
 -- and the rank work on them as on the original) and each tag, prefixed with the workspace. The
 -- text form of a tsvector already quotes every lexeme, so the prefix goes inside each quote. A key
@@ -46,8 +38,8 @@ $$;
 -- out rather than failing the write of its post.
 CREATE FUNCTION public.post_search_terms(p_workspace_id bigint, p_tags text[], p_vector tsvector) RETURNS tsvector
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT (coalesce(public.post_search_prefixed(ts_delete(p_vector, ARRAY(SELECT u.lexeme FROM unnest(p_vector) u WHERE octet_length(u.lexeme) > 2000))::text,
-                                              p_workspace_id || '_'), '')
+  SELECT (coalesce(regexp_replace(ts_delete(p_vector, ARRAY(SELECT u.lexeme FROM unnest(p_vector) u WHERE octet_length(u.lexeme) > 2000))::text,
+                                  '''((?:[^'']|'''')*)''', '''' || p_workspace_id || '_\1''', 'g'), '')
           || ' ' ||
           coalesce((SELECT string_agg(public.post_search_quote(p_workspace_id || '#' || t), ' ') FROM unnest(p_tags) t
                      WHERE octet_length(t) <= 2000), ''))::tsvector
@@ -60,7 +52,7 @@ COMMENT ON FUNCTION public.post_search_terms(bigint, text[], tsvector) IS
 CREATE FUNCTION public.post_search_words(p_workspace_id bigint, p_query tsquery) RETURNS tsquery
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE WHEN numnode(p_query) > 0
-              THEN public.post_search_prefixed(p_query::text, p_workspace_id || '_')::tsquery END
+              THEN regexp_replace(p_query::text, '''((?:[^'']|'''')*)''', '''' || p_workspace_id || '_\1''', 'g')::tsquery END
 $$;
 COMMENT ON FUNCTION public.post_search_words(bigint, tsquery) IS
   'search: a tsquery over public.post_search.terms of one workspace (its lexemes keyed like post_search_terms); NULL when it has no lexeme';
@@ -119,10 +111,9 @@ CREATE TRIGGER posts_search_update AFTER UPDATE OF workspace_id, created_at, tag
         OR OLD.tags IS DISTINCT FROM NEW.tags OR OLD.search_vector IS DISTINCT FROM NEW.search_vector)
   EXECUTE FUNCTION dbops.post_search_on_update();
 
--- The rows of posts that existed before the triggers, a batch per transaction (098 calls it). A
--- post's row once there is left alone: the triggers keep it, and a row written from an older
--- snapshot could overwrite a newer one. So it also restores rows that are missing (a post_search
--- restored without its posts), but a row out of step must be deleted first to be written again.
+-- The rows of posts that existed before the triggers, a batch per transaction (098 calls it; it is
+-- also the repair after a restore of one table without the other). A post's row once there is left
+-- alone: the triggers keep it.
 -- No SET clause: a procedure with one may not COMMIT. Every name in it is qualified.
 CREATE PROCEDURE dbops.post_search_backfill(p_batch integer DEFAULT 50000)
 LANGUAGE plpgsql AS $$
@@ -135,22 +126,14 @@ BEGIN
   END IF;
   SELECT max(id) INTO v_last FROM public.posts;
   WHILE v_from < coalesce(v_last, 0) LOOP
-    BEGIN
-      -- In creation order within the batch, as posts arrive: a search visits a tenant's recent rows.
-      INSERT INTO public.post_search (post_id, workspace_id, created_at, terms)
-      SELECT p.id, p.workspace_id, p.created_at, public.post_search_terms(p.workspace_id, p.tags, p.search_vector)
-        FROM public.posts p
-       WHERE p.id > v_from AND p.id <= v_from + p_batch
-       ORDER BY p.created_at, p.id
-      ON CONFLICT (post_id) DO NOTHING;
-      v_from := v_from + p_batch;
-    EXCEPTION WHEN foreign_key_violation THEN
-      -- A post of the batch was deleted while it ran (the key is checked at the statement's end):
-      -- the batch is taken again, from a snapshot without it. Locking the rows instead (FOR KEY
-      -- SHARE) would write a lock into every post of the table.
-      NULL;
-    END;
-    -- Outside the block: a block with an exception handler may not end the transaction.
+    -- In creation order within the batch, as posts arrive: a search visits a tenant's recent rows.
+    INSERT INTO public.post_search (post_id, workspace_id, created_at, terms)
+    SELECT p.id, p.workspace_id, p.created_at, public.post_search_terms(p.workspace_id, p.tags, p.search_vector)
+      FROM public.posts p
+     WHERE p.id > v_from AND p.id <= v_from + p_batch
+     ORDER BY p.created_at, p.id
+    ON CONFLICT (post_id) DO NOTHING;
+    v_from := v_from + p_batch;
     COMMIT;
   END LOOP;
 END;
@@ -178,12 +161,22 @@ $$;
 -- so the newest matches are the ones the walk kept, in walk order. A rare term pays a probe per
 -- year of history, each reading only this tenant's posting lists (097's keys).
 
--- The newest p_count posts of a workspace matching p_query over post_search.terms, newest first,
--- with their terms: the walk both searches share. A NULL query matches nothing.
-CREATE FUNCTION public.post_search_newest(p_workspace_id bigint, p_query tsquery, p_count integer)
-RETURNS TABLE (post_id bigint, terms tsvector)
+-- Where the walk starts and stops: the tenant's newest and oldest post.
+CREATE FUNCTION public.post_search_span(p_workspace_id bigint, OUT newest timestamptz, OUT oldest timestamptz)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT max(x.created_at), min(x.created_at) FROM public.posts x WHERE x.workspace_id = p_workspace_id
+$$;
+
+-- full_text_search: the best p_limit (title hits weigh more) of the tenant's newest 200 matches of
+-- a web-style query. The rank is taken in the walk from the keyed terms (same positions and
+-- weights, so the same value as ts_rank_cd on posts.search_vector), and only the page is read from
+-- posts.
+CREATE FUNCTION public.search_posts(p_workspace_id bigint, p_search text, p_limit integer)
+RETURNS TABLE (id bigint, title text, status public.post_status, created_at timestamptz, rank real)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
+  c_matches CONSTANT integer := 200;
+  v_words tsquery;
   v_newest timestamptz;
   v_oldest timestamptz;
   v_month bigint;
@@ -191,58 +184,10 @@ DECLARE
   v_years_before timestamptz;
   v_year bigint;
   v_first_year bigint;
-  v_found integer := 0;
-  v_step integer;
+  v_ids bigint[] := '{}';
+  v_ranks real[] := '{}';
+  v_step record;
   k integer;
-BEGIN
-  -- Where the walk starts and stops: the tenant's newest and oldest post (posts_workspace_created_idx).
-  SELECT max(x.created_at), min(x.created_at) INTO v_newest, v_oldest FROM public.posts x WHERE x.workspace_id = p_workspace_id;
-  IF p_query IS NULL OR v_newest IS NULL THEN
-    RETURN;
-  END IF;
-  v_month := public.post_month_bucket(p_workspace_id, v_newest);
-  v_first_month := public.post_month_bucket(p_workspace_id, v_oldest);
-  FOR k IN 0..12 LOOP
-    EXIT WHEN v_found >= p_count OR v_month - k < v_first_month;
-    RETURN QUERY
-    SELECT x.post_id, x.terms FROM public.post_search x
-     WHERE public.post_month_bucket(x.workspace_id, x.created_at) = v_month - k AND x.terms @@ p_query
-     ORDER BY x.created_at DESC, x.post_id DESC
-     LIMIT p_count - v_found;
-    GET DIAGNOSTICS v_step = ROW_COUNT;
-    v_found := v_found + v_step;
-  END LOOP;
-  IF v_found < p_count AND v_month - 13 >= v_first_month THEN
-    -- The years cover only what lies before the 13 months just walked.
-    v_years_before := (date_trunc('month', v_newest AT TIME ZONE 'UTC') - interval '12 months') AT TIME ZONE 'UTC';
-    v_year := public.post_year_bucket(p_workspace_id, v_years_before);
-    v_first_year := public.post_year_bucket(p_workspace_id, v_oldest);
-    FOR k IN 0..(v_year - v_first_year) LOOP
-      EXIT WHEN v_found >= p_count;
-      RETURN QUERY
-      SELECT x.post_id, x.terms FROM public.post_search x
-       WHERE public.post_year_bucket(x.workspace_id, x.created_at) = v_year - k AND x.terms @@ p_query
-         AND x.created_at < v_years_before
-       ORDER BY x.created_at DESC, x.post_id DESC
-       LIMIT p_count - v_found;
-      GET DIAGNOSTICS v_step = ROW_COUNT;
-      v_found := v_found + v_step;
-    END LOOP;
-  END IF;
-END;
-$$;
-COMMENT ON FUNCTION public.post_search_newest(bigint, tsquery, integer) IS
-  'search: a workspace''s newest p_count posts whose keyed terms match p_query, walking its months and years newest first (search_posts, search_posts_by_tags)';
-
--- full_text_search: the best p_limit (title hits weigh more) of the tenant's newest 200 matches of
--- a web-style query. The rank is taken from the keyed terms (same positions and weights, so the
--- same value as ts_rank_cd on posts.search_vector), and only the page is read from posts.
-CREATE FUNCTION public.search_posts(p_workspace_id bigint, p_search text, p_limit integer)
-RETURNS TABLE (id bigint, title text, status public.post_status, created_at timestamptz, rank real)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-  c_matches CONSTANT integer := 200;
-  v_words tsquery;
 BEGIN
   IF p_workspace_id IS NULL OR p_search IS NULL THEN
     RAISE EXCEPTION 'search_posts: workspace id and search text are required' USING ERRCODE = '22004';
@@ -251,24 +196,66 @@ BEGIN
     RAISE EXCEPTION 'search_posts: limit must be 1-%, got %', c_matches, coalesce(p_limit::text, 'NULL') USING ERRCODE = '22023';
   END IF;
   v_words := public.post_search_words(p_workspace_id, websearch_to_tsquery('english', p_search));
+  SELECT s.newest, s.oldest INTO v_newest, v_oldest FROM public.post_search_span(p_workspace_id) s;
+  IF v_words IS NULL OR v_newest IS NULL THEN
+    RETURN;
+  END IF;
+  v_month := public.post_month_bucket(p_workspace_id, v_newest);
+  v_first_month := public.post_month_bucket(p_workspace_id, v_oldest);
+  FOR k IN 0..12 LOOP
+    EXIT WHEN cardinality(v_ids) >= c_matches OR v_month - k < v_first_month;
+    SELECT array_agg(m.post_id) AS ids, array_agg(ts_rank_cd(m.terms, v_words)) AS ranks INTO v_step
+      FROM (SELECT x.post_id, x.terms FROM public.post_search x
+             WHERE public.post_month_bucket(x.workspace_id, x.created_at) = v_month - k AND x.terms @@ v_words
+             ORDER BY x.created_at DESC, x.post_id DESC
+             LIMIT c_matches - cardinality(v_ids)) m;
+    v_ids := v_ids || coalesce(v_step.ids, '{}');
+    v_ranks := v_ranks || coalesce(v_step.ranks, '{}');
+  END LOOP;
+  IF cardinality(v_ids) < c_matches AND v_month - 13 >= v_first_month THEN
+    -- The years cover only what lies before the 13 months just walked.
+    v_years_before := (date_trunc('month', v_newest AT TIME ZONE 'UTC') - interval '12 months') AT TIME ZONE 'UTC';
+    v_year := public.post_year_bucket(p_workspace_id, v_years_before);
+    v_first_year := public.post_year_bucket(p_workspace_id, v_oldest);
+    FOR k IN 0..(v_year - v_first_year) LOOP
+      EXIT WHEN cardinality(v_ids) >= c_matches;
+      SELECT array_agg(m.post_id) AS ids, array_agg(ts_rank_cd(m.terms, v_words)) AS ranks INTO v_step
+        FROM (SELECT x.post_id, x.terms FROM public.post_search x
+               WHERE public.post_year_bucket(x.workspace_id, x.created_at) = v_year - k AND x.terms @@ v_words
+                 AND x.created_at < v_years_before
+               ORDER BY x.created_at DESC, x.post_id DESC
+               LIMIT c_matches - cardinality(v_ids)) m;
+      v_ids := v_ids || coalesce(v_step.ids, '{}');
+      v_ranks := v_ranks || coalesce(v_step.ranks, '{}');
+    END LOOP;
+  END IF;
   RETURN QUERY
   SELECT p.id, p.title, p.status, p.created_at, b.rank
-    FROM (SELECT w.post_id, ts_rank_cd(w.terms, v_words) AS rank
-            FROM public.post_search_newest(p_workspace_id, v_words, c_matches) w
-           ORDER BY 2 DESC, 1 DESC
-           LIMIT p_limit) b
+    FROM (SELECT u.post_id, u.rank FROM unnest(v_ids, v_ranks) AS u (post_id, rank)
+           ORDER BY u.rank DESC, u.post_id DESC LIMIT p_limit) b
     JOIN public.posts p ON p.id = b.post_id
    ORDER BY b.rank DESC, p.id DESC;
 END;
 $$;
 COMMENT ON FUNCTION public.search_posts(bigint, text, integer) IS
-  'full_text_search.sql: the best p_limit of a workspace''s newest 200 posts matching websearch_to_tsquery(''english'', p_search)';
+  'full_text_search.sql: the best p_limit of a workspace''s newest 200 posts matching websearch_to_tsquery(''english'', p_search), walking its months and years newest first';
 
 -- tag_search: the tenant's newest p_limit posts carrying every given tag. No tag: its newest posts.
 CREATE FUNCTION public.search_posts_by_tags(p_workspace_id bigint, p_tags text[], p_limit integer)
 RETURNS TABLE (id bigint, title text, status public.post_status, tags text[], scheduled_at timestamptz,
                published_at timestamptz, created_at timestamptz)
 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  v_tags tsquery;
+  v_newest timestamptz;
+  v_oldest timestamptz;
+  v_month bigint;
+  v_first_month bigint;
+  v_years_before timestamptz;
+  v_year bigint;
+  v_first_year bigint;
+  v_ids bigint[] := '{}';
+  k integer;
 BEGIN
   IF p_workspace_id IS NULL OR p_tags IS NULL OR array_position(p_tags, NULL) IS NOT NULL THEN
     RAISE EXCEPTION 'search_posts_by_tags: workspace id and tags (no NULL among them) are required' USING ERRCODE = '22004';
@@ -283,12 +270,39 @@ BEGIN
      ORDER BY p.created_at DESC, p.id DESC LIMIT p_limit;
     RETURN;
   END IF;
+  v_tags := public.post_search_tags(p_workspace_id, p_tags);
+  SELECT s.newest, s.oldest INTO v_newest, v_oldest FROM public.post_search_span(p_workspace_id) s;
+  IF v_newest IS NULL THEN
+    RETURN;
+  END IF;
+  v_month := public.post_month_bucket(p_workspace_id, v_newest);
+  v_first_month := public.post_month_bucket(p_workspace_id, v_oldest);
+  FOR k IN 0..12 LOOP
+    EXIT WHEN cardinality(v_ids) >= p_limit OR v_month - k < v_first_month;
+    v_ids := v_ids || ARRAY(SELECT x.post_id FROM public.post_search x
+                             WHERE public.post_month_bucket(x.workspace_id, x.created_at) = v_month - k AND x.terms @@ v_tags
+                             ORDER BY x.created_at DESC, x.post_id DESC
+                             LIMIT p_limit - cardinality(v_ids));
+  END LOOP;
+  IF cardinality(v_ids) < p_limit AND v_month - 13 >= v_first_month THEN
+    v_years_before := (date_trunc('month', v_newest AT TIME ZONE 'UTC') - interval '12 months') AT TIME ZONE 'UTC';
+    v_year := public.post_year_bucket(p_workspace_id, v_years_before);
+    v_first_year := public.post_year_bucket(p_workspace_id, v_oldest);
+    FOR k IN 0..(v_year - v_first_year) LOOP
+      EXIT WHEN cardinality(v_ids) >= p_limit;
+      v_ids := v_ids || ARRAY(SELECT x.post_id FROM public.post_search x
+                               WHERE public.post_year_bucket(x.workspace_id, x.created_at) = v_year - k AND x.terms @@ v_tags
+                                 AND x.created_at < v_years_before
+                               ORDER BY x.created_at DESC, x.post_id DESC
+                               LIMIT p_limit - cardinality(v_ids));
+    END LOOP;
+  END IF;
   RETURN QUERY
   SELECT p.id, p.title, p.status, p.tags, p.scheduled_at, p.published_at, p.created_at
     FROM public.posts p
-   WHERE p.id IN (SELECT w.post_id FROM public.post_search_newest(p_workspace_id, public.post_search_tags(p_workspace_id, p_tags), p_limit) w)
+   WHERE p.id = ANY (v_ids)
    ORDER BY p.created_at DESC, p.id DESC;
 END;
 $$;
 COMMENT ON FUNCTION public.search_posts_by_tags(bigint, text[], integer) IS
-  'tag_search.sql: a workspace''s newest p_limit posts whose tags contain every given tag';
+  'tag_search.sql: a workspace''s newest p_limit posts whose tags contain every given tag, walking its months and years newest first';

@@ -247,7 +247,7 @@ describe('analytics relations (040, kept incrementally since 070)', () => {
     expect(keys).toEqual([...VIEWS].sort().map((view) => ({ view, kind: 'r', plain: true })));
 
     // Room on each page for the next version of a row the refresh rewrites without changing an
-    // indexed column (101): HOT, no index entry. Where a rewrite changes an indexed column (the
+    // indexed column (101): HOT, no index entry. Where a rewrite changes an indexed column (103; the
     // top-posts index holds engagements; ROI and followers are indexed), pages stay full.
     const rewritesIndexed = ['public.analytics_post_engagement', 'public.mv_influencer_metrics'];
     const fill = await db.query<{ view: string; fillfactor: string | null }>(
