@@ -330,12 +330,16 @@ describe('incremental analytics: random writes, then each relation equals a full
   }
 });
 
-/** A published post of the workspace with one published target and a metric row: rows in the rollup and its day's bucket. */
-async function plantPublishedPost(db: TestDatabase, workspace: number, tag: string): Promise<void> {
-  await db.query(
+/**
+ * A published post of the workspace's first campaign with one published target and a metric row:
+ * rows in the rollup, its day's bucket and its campaign's totals. Returns the metric row's id.
+ */
+async function plantPublishedPost(db: TestDatabase, workspace: number, tag: string): Promise<string> {
+  const [{ id }] = await db.query<{ id: string }>(
     `WITH p AS (
-       INSERT INTO posts (workspace_id, author_id, status, content, published_at, created_at)
-       SELECT m.workspace_id, m.user_id, 'PUBLISHED', $2, '2026-06-15T09:00:00Z', '2026-06-15T08:00:00Z'
+       INSERT INTO posts (workspace_id, author_id, campaign_id, status, content, published_at, created_at)
+       SELECT m.workspace_id, m.user_id, (SELECT min(c.id) FROM campaigns c WHERE c.workspace_id = $1), 'PUBLISHED', $2,
+              '2026-06-15T09:00:00Z', '2026-06-15T08:00:00Z'
          FROM workspace_members m WHERE m.workspace_id = $1 ORDER BY m.user_id LIMIT 1
        RETURNING id, workspace_id
      ), t AS (
@@ -343,9 +347,10 @@ async function plantPublishedPost(db: TestDatabase, workspace: number, tag: stri
        SELECT p.id, (SELECT id FROM social_accounts WHERE workspace_id = p.workspace_id ORDER BY id LIMIT 1), 'published', '2026-06-15T09:00:00Z', 'x-' || $2
          FROM p RETURNING id
      )
-     INSERT INTO post_metrics_daily (post_target_id, metric_date, impressions, likes) SELECT id, '2026-06-16', 900, 90 FROM t`,
+     INSERT INTO post_metrics_daily (post_target_id, metric_date, impressions, likes) SELECT id, '2026-06-16', 900, 90 FROM t RETURNING id`,
     [workspace, tag],
   );
+  return id;
 }
 
 describe('incremental analytics: capture', () => {
@@ -461,58 +466,118 @@ describe('incremental analytics: capture', () => {
     }
   });
 
-  it('a full rebuild of mv_daily_post_metrics waits for the rollup deltas in flight, and keeps them (093)', async () => {
-    // A published post with a target and a metric row: its rollup rows, and the day's bucket.
-    await plantPublishedPost(db, workspaces[0], 'locked');
-    const batch = await db.pool().connect();
-    const rebuild = await db.pool().connect();
-    try {
-      await batch.query('BEGIN');
-      const [applied] = (await batch.query(`SELECT * FROM dbops.analytics_refresh_batch('dbops.analytics_post_days', 500, $1)`, [new Date(T0)])).rows;
-      expect(applied.rows_changed).not.toBe('0');
-      const [{ pid }] = (await rebuild.query('SELECT pg_backend_pid() AS pid')).rows;
-      const rebuilt = rebuild.query(`SELECT * FROM dbops.analytics_rebuild('public.mv_daily_post_metrics', $1)`, [new Date(T0)]);
-      // The rebuild blocks on mv_daily_post_metrics's lock, which the deltas hold until commit.
-      for (let i = 0; i < 100; i += 1) {
-        const [{ waiting }] = await db.query<{ waiting: boolean }>(`SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = $1`, [pid]);
-        if (waiting) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      expect(await db.query(`SELECT wait_event FROM pg_stat_activity WHERE pid = $1`, [pid])).toEqual([{ wait_event: 'advisory' }]);
-      await batch.query('COMMIT');
-      // Rebuilt after the deltas committed: no row of it differed from their result.
-      expect((await rebuilt).rows[0].rows_changed).toBe('0');
-    } finally {
-      await batch.query('ROLLBACK').catch(() => undefined);
-      batch.release();
-      rebuild.release();
-    }
-    await refreshAnalytics(db, { now: new Date(T0) });
-    expect(await mismatches(db, T0)).toEqual([]);
-  });
+  // The two relations summed from the rollup and kept by its deltas: 093's, and 105's.
+  const FED = [
+    { view: 'public.mv_daily_post_metrics', id: 1, since: '093' },
+    { view: 'public.analytics_campaign_totals', id: 7, since: '105' },
+  ] as const;
 
-  it('never sums mv_daily_post_metrics from a rollup that is not built, and never adds a rebuilt rollup on top (093)', async () => {
+  for (const { view, since } of FED) {
+    it(`a full rebuild of ${view} waits for the rollup deltas in flight, and keeps them (${since})`, async () => {
+      // A published post of a campaign with a target and a metric row: its rollup rows, the day's
+      // bucket and the campaign's totals.
+      await plantPublishedPost(db, workspaces[0], `locked-${since}`);
+      const batch = await db.pool().connect();
+      const rebuild = await db.pool().connect();
+      try {
+        await batch.query('BEGIN');
+        const [applied] = (await batch.query(`SELECT * FROM dbops.analytics_refresh_batch('dbops.analytics_post_days', 500, $1)`, [new Date(T0)])).rows;
+        expect(applied.rows_changed).not.toBe('0');
+        const [{ pid }] = (await rebuild.query('SELECT pg_backend_pid() AS pid')).rows;
+        const rebuilt = rebuild.query(`SELECT * FROM dbops.analytics_rebuild($1, $2)`, [view, new Date(T0)]);
+        // The rebuild blocks on the relation's lock, which the deltas hold until commit.
+        for (let i = 0; i < 100; i += 1) {
+          const [{ waiting }] = await db.query<{ waiting: boolean }>(`SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = $1`, [pid]);
+          if (waiting) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        expect(await db.query(`SELECT wait_event FROM pg_stat_activity WHERE pid = $1`, [pid])).toEqual([{ wait_event: 'advisory' }]);
+        await batch.query('COMMIT');
+        // Rebuilt after the deltas committed: no row of it differed from their result.
+        expect((await rebuilt).rows[0].rows_changed).toBe('0');
+      } finally {
+        await batch.query('ROLLBACK').catch(() => undefined);
+        batch.release();
+        rebuild.release();
+      }
+      await refreshAnalytics(db, { now: new Date(T0) });
+      expect(await mismatches(db, T0)).toEqual([]);
+    });
+  }
+
+  it('never sums a relation from a rollup that is not built, and never adds a rebuilt rollup on top (093, 105)', async () => {
     await plantPublishedPost(db, workspaces[1], 'truncated');
     await refreshAnalytics(db, { now: new Date(T0) });
-    const before = await viewRows(db, 'public.mv_daily_post_metrics');
-    expect(before.length).toBeGreaterThan(0);
+    const before = await Promise.all(FED.map(({ view }) => viewRows(db, view)));
+    for (const rows of before) expect(rows.length).toBeGreaterThan(0);
     // The rollup lost (TRUNCATE is not captured) and due for its rebuild, e.g. a first fill that failed.
     await db.query(`TRUNCATE dbops.analytics_post_days`);
     await db.query(`UPDATE dbops.analytics_relations SET needs_full = true WHERE view_id = 8`);
-    await expect(db.query(`SELECT * FROM dbops.analytics_rebuild('public.mv_daily_post_metrics')`)).rejects.toThrow(
-      'public.mv_daily_post_metrics is summed from dbops.analytics_post_days, which is not built yet: rebuild dbops.analytics_post_days first',
-    );
-    expect(await viewRows(db, 'public.mv_daily_post_metrics')).toEqual(before);
-    // Rebuilt alone: its inserts are not added to what mv_daily_post_metrics holds; that relation
-    // is marked for its own rebuild instead, and summed anew from the rollup.
+    for (const { view } of FED) {
+      await expect(db.query(`SELECT * FROM dbops.analytics_rebuild($1)`, [view])).rejects.toThrow(
+        `${view} is summed from dbops.analytics_post_days, which is not built yet: rebuild dbops.analytics_post_days first`,
+      );
+    }
+    expect(await Promise.all(FED.map(({ view }) => viewRows(db, view)))).toEqual(before);
+    // Rebuilt alone: its inserts are not added to what the relations hold; each is marked for its
+    // own rebuild instead, and summed anew from the rollup.
     await db.query(`SELECT * FROM dbops.analytics_rebuild('dbops.analytics_post_days')`);
-    expect(await viewRows(db, 'public.mv_daily_post_metrics')).toEqual(before);
-    expect(await db.query(`SELECT view_id, needs_full FROM dbops.analytics_relations WHERE view_id IN (1, 8) ORDER BY 1`)).toEqual([
+    expect(await Promise.all(FED.map(({ view }) => viewRows(db, view)))).toEqual(before);
+    expect(await db.query(`SELECT view_id, needs_full FROM dbops.analytics_relations WHERE view_id IN (1, 7, 8) ORDER BY 1`)).toEqual([
       { view_id: 1, needs_full: true },
+      { view_id: 7, needs_full: true },
       { view_id: 8, needs_full: false },
     ]);
-    const [rebuilt] = await db.query<{ rows_changed: string }>(`SELECT * FROM dbops.analytics_rebuild('public.mv_daily_post_metrics')`);
-    expect(rebuilt.rows_changed).toBe('0');
+    for (const { view } of FED) {
+      const [rebuilt] = await db.query<{ rows_changed: string }>(`SELECT * FROM dbops.analytics_rebuild($1)`, [view]);
+      expect(rebuilt.rows_changed).toBe('0');
+    }
+    expect(await mismatches(db, T0)).toEqual([]);
+  });
+
+  it('keeps a campaign by the rollup deltas, which nothing logs since 105: a row while it has metric rows, even all zero, none after its last (105)', async () => {
+    const metric = await plantPublishedPost(db, workspaces[0], 'campaign-deltas');
+    const [{ campaign }] = await db.query<{ campaign: string }>(
+      `SELECT p.campaign_id AS campaign FROM post_metrics_daily m JOIN post_targets pt ON pt.id = m.post_target_id JOIN posts p ON p.id = pt.post_id WHERE m.id = $1`,
+      [metric],
+    );
+    const totals = async (id = campaign) => db.query(`SELECT impressions, engagements, clicks FROM analytics_campaign_totals WHERE campaign_id = $1`, [id]);
+    await refreshAnalytics(db, { now: new Date(T0) });
+    const [start] = await totals();
+    // A second metric row: only the rollup's post is logged, and its delta reaches the campaign.
+    await db.query(
+      `INSERT INTO post_metrics_daily (post_target_id, metric_date, impressions, likes, comments, clicks)
+       SELECT post_target_id, '2026-06-17', 40, 3, 2, 7 FROM post_metrics_daily WHERE id = $1`,
+      [metric],
+    );
+    expect(await db.query(`SELECT DISTINCT view_id FROM dbops.analytics_changes ORDER BY 1`)).toEqual([{ view_id: 6 }, { view_id: 8 }]);
+    await refreshAnalytics(db, { now: new Date(T0) });
+    expect(await totals()).toEqual([{
+      impressions: String(Number(start.impressions) + 40), engagements: String(Number(start.engagements) + 5), clicks: String(Number(start.clicks) + 7),
+    }]);
+    // The campaign's only post's metric rows all zero: the row stays, all zero.
+    await db.query(`UPDATE posts SET campaign_id = NULL WHERE campaign_id = $1 AND content <> 'campaign-deltas'`, [campaign]);
+    await db.query(
+      `UPDATE post_metrics_daily m SET impressions = 0, likes = 0, comments = 0, shares = 0, saves = 0, clicks = 0
+         FROM post_targets pt JOIN posts p ON p.id = pt.post_id WHERE pt.id = m.post_target_id AND p.content = 'campaign-deltas'`,
+    );
+    await refreshAnalytics(db, { now: new Date(T0) });
+    expect(await totals()).toEqual([{ impressions: '0', engagements: '0', clicks: '0' }]);
+    expect(await mismatches(db, T0)).toEqual([]);
+    // The post moved to a campaign with no row yet: the old campaign's row goes with its last
+    // metric rows, the new one gets a row though its sums gain nothing.
+    const [{ id: fresh }] = await db.query<{ id: string }>(`INSERT INTO campaigns (workspace_id, name, status) VALUES ($1, 'fresh', 'active') RETURNING id`, [workspaces[0]]);
+    await db.query(`UPDATE posts SET campaign_id = $1 WHERE content = 'campaign-deltas'`, [fresh]);
+    await refreshAnalytics(db, { now: new Date(T0) });
+    expect(await totals()).toEqual([]);
+    expect(await totals(fresh)).toEqual([{ impressions: '0', engagements: '0', clicks: '0' }]);
+    expect(await mismatches(db, T0)).toEqual([]);
+    // Its last metric row gone: so is its row.
+    await db.query(
+      `DELETE FROM post_metrics_daily m USING post_targets pt JOIN posts p ON p.id = pt.post_id WHERE pt.id = m.post_target_id AND p.content = 'campaign-deltas'`,
+    );
+    await refreshAnalytics(db, { now: new Date(T0) });
+    expect(await totals(fresh)).toEqual([]);
     expect(await mismatches(db, T0)).toEqual([]);
   });
 
@@ -539,6 +604,25 @@ describe('incremental analytics: capture', () => {
     );
     expect(sums.kept).toBe(sums.rollup);
     // Put the rollup back (a full run rebuilds it from the base tables, then its sum).
+    await refreshAnalytics(db, { full: true, now: new Date(T0) });
+    expect(await mismatches(db, T0)).toEqual([]);
+  });
+
+  it('recomputes a logged campaign from the rollup, not from the base tables (105)', async () => {
+    await plantPublishedPost(db, workspaces[1], 'campaign-by-hand');
+    await refreshAnalytics(db, { now: new Date(T0) });
+    const [{ campaign }] = await db.query<{ campaign: string }>(`SELECT campaign_id AS campaign FROM posts WHERE content = 'campaign-by-hand'`);
+    await db.query(`UPDATE analytics_campaign_totals SET clicks = clicks + 5 WHERE campaign_id = $1`, [campaign]);
+    await db.query(`ALTER TABLE dbops.analytics_post_days DISABLE TRIGGER USER`);
+    await db.query(`UPDATE dbops.analytics_post_days SET impressions = impressions + 1000 WHERE campaign_id = $1 AND metric_rows > 0`, [campaign]);
+    await db.query(`ALTER TABLE dbops.analytics_post_days ENABLE TRIGGER USER`);
+    await db.query(`INSERT INTO dbops.analytics_changes (view_id, key_id, day) VALUES (7, $1, '-infinity')`, [campaign]);
+    const { buckets } = await refreshAnalytics(db, { now: new Date(T0), only: ['public.analytics_campaign_totals'] });
+    expect(buckets).toBe(1);
+    expect(await db.query(`SELECT * FROM analytics_campaign_totals WHERE campaign_id = $1`, [campaign])).toEqual(
+      await db.query(`SELECT * FROM dbops.analytics_campaign_totals_rollup WHERE campaign_id = $1`, [campaign]),
+    );
+    expect(await db.query(`SELECT count(*)::int AS n FROM dbops.analytics_campaign_totals_live l JOIN analytics_campaign_totals t USING (campaign_id) WHERE l.impressions <> t.impressions`)).toEqual([{ n: 1 }]);
     await refreshAnalytics(db, { full: true, now: new Date(T0) });
     expect(await mismatches(db, T0)).toEqual([]);
   });
