@@ -386,6 +386,34 @@ describe('incremental analytics: capture', () => {
     ]);
   });
 
+  it('finds a workspace\'s next listening day across a gap of over a year, in a monthly partition or the default one, and its days in a window (106)', async () => {
+    const t = await createTenant(db, 'gap', 'twitter');
+    await db.query(`INSERT INTO listening_queries (workspace_id, name, keywords) VALUES ($1, 'gap', '{g}')`, [t.workspaceId]);
+    // Two days in monthly partitions, one 14 months on in the default partition, one years before them all.
+    const days = ['2026-06-14T23:30:00Z', '2026-06-20T01:00:00Z', '2026-06-20T05:00:00Z', '2027-08-31T23:59:59Z', '2021-01-01T00:00:00Z'];
+    await db.query(
+      `INSERT INTO listening_mentions (workspace_id, listening_query_id, platform, external_id, author_handle, content, published_at)
+       SELECT q.workspace_id, q.id, 'twitter', 'gap-' || i, '@x', 'text', t
+         FROM unnest($1::timestamptz[]) WITH ORDINALITY u(t, i), (SELECT id, workspace_id FROM listening_queries WHERE workspace_id = $2) q`,
+      [days, t.workspaceId],
+    );
+    const next = async (from: string) =>
+      (await db.query<{ d: string | null }>(`SELECT dbops.analytics_next_day_listening_sentiment_trends($1, $2)::text AS d`, [t.workspaceId, from]))[0].d;
+    expect(await next('-infinity')).toBe('2021-01-01');
+    expect(await next('2021-01-02')).toBe('2026-06-14');
+    expect(await next('2026-06-15')).toBe('2026-06-20');
+    expect(await next('2026-06-21')).toBe('2027-08-31');
+    expect(await next('2027-09-01')).toBeNull();
+    expect(await db.query(`SELECT key_id::int, day::text FROM dbops.analytics_range_listening_sentiment_trends($1, '2026-06-14', '2027-09-01') ORDER BY day`, [t.workspaceId])).toEqual([
+      { key_id: t.workspaceId, day: '2026-06-14' },
+      { key_id: t.workspaceId, day: '2026-06-20' },
+      { key_id: t.workspaceId, day: '2027-08-31' },
+    ]);
+    expect(await db.query(`SELECT count(*)::int AS n FROM dbops.analytics_range_listening_sentiment_trends($1, '2026-06-15', '2026-06-20')`, [t.workspaceId])).toEqual([{ n: 0 }]);
+    await refreshAnalytics(db, { now: new Date(T0) });
+    expect(await mismatches(db, T0)).toEqual([]);
+  });
+
   it('logs nothing for inbox activity the metrics do not read', async () => {
     await refreshAnalytics(db, { now: new Date(T0) });
     await db.query(
