@@ -35,7 +35,7 @@ type RelationRow = {
   rebuilding: boolean;
   populated: boolean;
   pending_since: Date | null;
-  /** The relation this one is summed from (093: mv_daily_post_metrics from the rollup). */
+  /** The relation this one is summed from (the rollup: mv_daily_post_metrics since 093, analytics_campaign_totals since 105). */
   fed_by: string | null;
 };
 
