@@ -65,9 +65,10 @@ BEGIN
   END IF;
   -- Per campaign, what its changed rows add. A campaign whose metric rows went down may have none
   -- left (the rollup already holds this statement's rows: the trigger runs after it), and its row
-  -- goes; the others take their deltas, and one with no row yet gets it when it gains metric rows,
-  -- even all zero (the definition has a row for it). The two touch different campaigns, so one
-  -- statement does both.
+  -- goes; a campaign that gained metric rows gets a row, even all zero (the definition has one),
+  -- or adds to the one it has; the others' sums move. Only a gain makes a row: a delta for a
+  -- campaign with no row (one the relation has not caught up with while it awaits its rebuild)
+  -- never leaves a negative one. The three touch different campaigns, so one statement does all.
   EXECUTE format($f$
     WITH d AS (
       SELECT x.campaign_id, sum(x.s * x.metric_rows) AS metric_rows, sum(x.s * x.impressions) AS impressions,
@@ -82,12 +83,15 @@ BEGIN
                           WHERE r.campaign_id = d.campaign_id AND r.campaign_id <> 0 AND r.metric_rows > 0)
     ), del AS (
       DELETE FROM public.analytics_campaign_totals t USING gone g WHERE t.campaign_id = g.campaign_id
+    ), moved AS (
+      UPDATE public.analytics_campaign_totals t
+         SET impressions = t.impressions + d.impressions, engagements = t.engagements + d.engagements, clicks = t.clicks + d.clicks
+        FROM d
+       WHERE t.campaign_id = d.campaign_id AND d.metric_rows <= 0 AND d.campaign_id NOT IN (SELECT campaign_id FROM gone)
+         AND (d.impressions, d.engagements, d.clicks) IS DISTINCT FROM (0, 0, 0)
     )
     INSERT INTO public.analytics_campaign_totals AS t
-    SELECT d.campaign_id, d.impressions, d.engagements, d.clicks
-      FROM d
-     WHERE d.campaign_id NOT IN (SELECT campaign_id FROM gone)
-       AND (d.metric_rows > 0 OR (d.impressions, d.engagements, d.clicks) IS DISTINCT FROM (0, 0, 0))
+    SELECT d.campaign_id, d.impressions, d.engagements, d.clicks FROM d WHERE d.metric_rows > 0
     ON CONFLICT (campaign_id) DO UPDATE SET
       impressions = t.impressions + excluded.impressions,
       engagements = t.engagements + excluded.engagements,
@@ -197,13 +201,9 @@ CREATE OR REPLACE FUNCTION dbops.capture_post_target_delete() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   INSERT INTO dbops.analytics_changes (view_id, key_id, day)
-  SELECT b.view_id, b.key_id, b.day
-    FROM (VALUES (8::smallint, OLD.post_id, '-infinity'::date)) b(view_id, key_id, day)
+  SELECT 8::smallint, OLD.post_id, '-infinity'::date
   UNION
-  SELECT b.view_id, b.key_id, b.day
-    FROM public.posts p
-   CROSS JOIN LATERAL (VALUES (6::smallint, p.id, '-infinity'::date)) b(view_id, key_id, day)
-   WHERE p.id = OLD.post_id AND b.key_id IS NOT NULL;
+  SELECT 6, p.id, '-infinity' FROM public.posts p WHERE p.id = OLD.post_id;
   RETURN OLD;
 END;
 $$;

@@ -636,6 +636,27 @@ describe('incremental analytics: capture', () => {
     expect(await mismatches(db, T0)).toEqual([]);
   });
 
+  it('never makes a campaign row from a loss: a campaign the relation has no row for stays without one until rebuilt (105)', async () => {
+    await plantPublishedPost(db, workspaces[0], 'campaign-loss');
+    await db.query(
+      `INSERT INTO post_metrics_daily (post_target_id, metric_date, impressions, likes)
+       SELECT pt.id, '2026-06-18', 70, 7 FROM post_targets pt JOIN posts p ON p.id = pt.post_id WHERE p.content = 'campaign-loss'`,
+    );
+    await refreshAnalytics(db, { now: new Date(T0) });
+    const [{ campaign }] = await db.query<{ campaign: string }>(`SELECT campaign_id AS campaign FROM posts WHERE content = 'campaign-loss'`);
+    // The row lost (as for a relation that has not caught up), then one of the campaign's metric rows goes.
+    await db.query(`DELETE FROM analytics_campaign_totals WHERE campaign_id = $1`, [campaign]);
+    await db.query(
+      `DELETE FROM post_metrics_daily m USING post_targets pt JOIN posts p ON p.id = pt.post_id
+        WHERE pt.id = m.post_target_id AND p.content = 'campaign-loss' AND m.metric_date = '2026-06-18'`,
+    );
+    await refreshAnalytics(db, { now: new Date(T0) });
+    expect(await db.query(`SELECT * FROM analytics_campaign_totals WHERE campaign_id = $1`, [campaign])).toEqual([]);
+    expect(await mismatches(db, T0)).toEqual(['public.analytics_campaign_totals']);
+    await refreshAnalytics(db, { full: 'steps', now: new Date(T0), only: ['public.analytics_campaign_totals'] });
+    expect(await mismatches(db, T0)).toEqual([]);
+  });
+
   it('recomputes a logged campaign from the rollup, not from the base tables (105)', async () => {
     await plantPublishedPost(db, workspaces[1], 'campaign-by-hand');
     await refreshAnalytics(db, { now: new Date(T0) });
