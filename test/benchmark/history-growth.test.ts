@@ -99,6 +99,14 @@ describe('history growth section (tiny, 1x and 2x)', () => {
     expect(result.sizes[1].databaseBytes).toBeGreaterThan(result.sizes[0].databaseBytes);
   });
 
+  it('starts the patterns on a quiet server and records how quiet it was', () => {
+    for (const size of result.sizes) {
+      expect(size.quiet.autovacuumWorkers).toBe(0);
+      expect(size.quiet.waitMs).toBeGreaterThanOrEqual(0);
+      expect(size.quiet.loadAverage).toBeGreaterThanOrEqual(0);
+    }
+  });
+
   it('measures every pattern at every size and reports the ratios', () => {
     for (const size of result.sizes) expect(size.patterns.map((p) => p.name).sort()).toEqual(queries.map((q) => q.name).sort());
     // Both passes over the same sample are measured.
