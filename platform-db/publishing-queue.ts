@@ -11,38 +11,15 @@ export interface QueueQueryable {
 }
 
 /**
- * The claim: the statement of sql/queries/scheduled_post_claim.sql (a test keeps the two equal).
- * It is a constant here rather than read from that file because an application bundles this
- * library, and a file read at run time would be one more thing its bundle must ship.
+ * The claim: the statement of sql/queries/scheduled_post_claim.sql (a test keeps the two equal), a
+ * call of public.publish_claim (108), whose plan the session keeps. It is a constant here rather
+ * than read from that file because an application bundles this library, and a file read at run
+ * time would be one more thing its bundle must ship.
  */
 export const CLAIM_SQL = `
-WITH picked AS (
-  SELECT q.post_id
-    FROM public.publish_queue q
-   WHERE q.due_at <= $1::timestamptz
-     AND q.lease_token IS NULL
-   ORDER BY q.due_at
-   LIMIT $2::integer
-     FOR UPDATE SKIP LOCKED
-), leased AS (
-  UPDATE public.publish_queue q
-     SET lease_token = nextval('public.publish_queue_lease_token_seq'),
-         leased_by = $3::text,
-         lease_until = now() + make_interval(secs => $4::double precision),
-         claims = q.claims + 1
-   WHERE q.post_id = ANY (ARRAY(SELECT picked.post_id FROM picked))
-  RETURNING q.post_id, q.lease_token, q.lease_until, q.claims, q.scheduled_at
-), pending AS (
-  SELECT pt.post_id, array_agg(pt.id ORDER BY pt.id) AS target_ids, array_agg(pt.social_account_id ORDER BY pt.id) AS account_ids
-    FROM public.post_targets pt
-   WHERE pt.post_id = ANY (ARRAY(SELECT leased.post_id FROM leased))
-     AND pt.status = 'pending'
-   GROUP BY pt.post_id
-)
-SELECT l.post_id, l.lease_token, l.lease_until, l.claims AS attempt, l.scheduled_at,
-       coalesce(t.target_ids, '{}') AS target_ids, coalesce(t.account_ids, '{}') AS account_ids
-  FROM leased l
-  LEFT JOIN pending t ON t.post_id = l.post_id`;
+SELECT c.post_id, c.lease_token, c.lease_until, c.attempt, c.scheduled_at, c.target_ids, c.account_ids
+  FROM public.publish_claim($1::timestamptz, $2::integer, $3::text, $4::double precision) c
+ LIMIT $2::integer`;
 
 export interface QueueOptions {
   /** Identifies this worker's leases (host, process); 1-200 characters. */

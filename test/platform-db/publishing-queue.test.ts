@@ -271,6 +271,17 @@ describe('publishing queue', () => {
     // The database refuses what a caller outside the library might send.
     await expect(pool.query(`SELECT publish_fail(1, 1, 'x', true, 0)`)).rejects.toThrow(/max attempts must be 1-100/);
     await expect(pool.query(`SELECT publish_complete(999999, 1, 'ext')`)).rejects.toThrow(/post target 999999 does not exist/);
+    // The claim function (108) too, and it leases nothing when it refuses, though posts are due.
+    await schedule(2);
+    await expect(pool.query(`SELECT * FROM publish_claim(now(), 0, 'w', 60)`)).rejects.toThrow(/batch size must be 1-1000, got 0/);
+    await expect(pool.query(`SELECT * FROM publish_claim(now(), NULL, 'w', 60)`)).rejects.toThrow(/batch size must be 1-1000, got NULL/);
+    await expect(pool.query(`SELECT * FROM publish_claim(now(), 5, '  ', 60)`)).rejects.toThrow(/worker id must be 1-200 characters/);
+    await expect(pool.query(`SELECT * FROM publish_claim(now(), 5, repeat('w', 201), 60)`)).rejects.toThrow(/worker id must be 1-200 characters/);
+    await expect(pool.query(`SELECT * FROM publish_claim(now(), 5, 'w', 0.5)`)).rejects.toThrow(/lease must be 1-3600 seconds, got 0.5/);
+    await expect(pool.query(`SELECT * FROM publish_claim(now(), 5, 'w', 'NaN')`)).rejects.toThrow(/lease must be 1-3600 seconds, got NaN/);
+    expect((await db.query(`SELECT count(*)::int AS n FROM publish_queue WHERE lease_token IS NOT NULL`))[0]).toEqual({ n: 0 });
+    // A NULL due time is the database's now: both due posts.
+    expect((await pool.query(`SELECT * FROM publish_claim(NULL, 5, 'w', 60)`)).rows).toHaveLength(2);
   });
 
   it('claims with exactly the statement of sql/queries/scheduled_post_claim.sql', () => {
