@@ -233,6 +233,35 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
         `In the second pg-boss run each worker, before completing a batch, publishes its posts' targets and marks the posts PUBLISHED in one statement (no fence, outcome or retry bookkeeping): the least a publisher on pg-boss writes. Posts left unpublished by it: ${w.unpublishedPosts ?? 'n/a'}.`,
     );
     out.push('');
+    const split = [
+      ['aurora-dbops lifecycle, burst', queue.burst.claimed, queue.burst.durationMs, queue.burst.cpu],
+      [`aurora-dbops lifecycle, backlog (batch ${queue.batchSize})`, queue.optimized.claimed, queue.optimized.durationMs, queue.optimized.cpu],
+      [`pg-boss ${b.version}`, b.fetched, b.durationMs, b.cpu],
+      [`pg-boss ${w.version}, writing the posts back`, w.fetched, w.durationMs, w.cpu],
+    ] as const;
+    if (split.some(([, , , cpu]) => cpu)) {
+      out.push(
+        'Where the CPU went: server = every process of the embedded PostgreSQL over the drain (sessions, WAL writer, autovacuum); client = the process running the workers. ' +
+          'Here both share the box\'s cores; in production the publishers run elsewhere, so the server CPU per post is what sizes the database instance for a rate.',
+      );
+      out.push('');
+      out.push(
+        table(
+          ['Run', 'Posts', 'Wall s', 'Server CPU s', 'Client CPU s', 'Server CPU ms/post', 'Client CPU ms/post', 'Posts/s per server core'],
+          split.map(([label, posts, durationMs, cpu]) => [
+            label,
+            n(posts, 0),
+            n(durationMs / 1000, 1),
+            cpu ? n(cpu.serverSeconds, 1) : 'n/a',
+            cpu ? n(cpu.clientSeconds, 1) : 'n/a',
+            cpu && posts > 0 ? n((1000 * cpu.serverSeconds) / posts, 3) : 'n/a',
+            cpu && posts > 0 ? n((1000 * cpu.clientSeconds) / posts, 3) : 'n/a',
+            cpu && cpu.serverSeconds > 0 ? n(posts / cpu.serverSeconds, 0) : 'n/a',
+          ]),
+        ),
+      );
+      out.push('');
+    }
     const f = queue.faults;
     out.push('### Under faults');
     out.push('');

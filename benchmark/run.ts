@@ -15,6 +15,7 @@ import { PatternResult, measurePatterns, ratio } from './sections/query-patterns
 import { PgBossResult, pgBossDrain } from './sections/pg-boss-drain';
 import { FaultResult, LEGACY_CLAIM_SQL, QueueResult, insertBurst, legacyComplete, lifecycleUnderFaults, lifecycleWorker, patternClaim, runQueue } from './sections/publishing-queue';
 import { GrowthResult, runHistoryGrowth } from './sections/history-growth';
+import { cpuWindow } from './cpu';
 import { BenchServer, ServerFacts, openBenchServer, serverFacts, urlFor, withClient } from './server';
 import { LatencySummary, summarize, timed } from './stats';
 import { TARGETS, TargetCheck, check } from './targets';
@@ -240,7 +241,9 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
       const workers = spec.queueWorkers;
       // The generated backlog: the lifecycle (lease, batched report) here, the posts-based claim on the baseline.
       const lifecycle = lifecycleWorker(spec.queueBatchSize, anchor);
+      let cpu = cpuWindow(server.dataDir);
       const optimizedQueue = await runQueue({ url: optimizedUrl, workers, claim: lifecycle.claim, complete: lifecycle.complete, dueBefore: anchor });
+      optimizedQueue.cpu = await cpu.stop();
       step.advance(1);
       const baselineQueue = await runQueue({
         url: baselineUrl,
@@ -255,16 +258,25 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
       progress.log(`  inserting a burst of ${spec.queueBurstPosts} posts due at one instant`);
       await insertBurst(optimizedUrl, spec.queueBurstPosts, spec.targetsPerPost, anchor);
       const burstWorker = lifecycleWorker(spec.queueBurstBatchSize, anchor);
+      cpu = cpuWindow(server.dataDir);
       const burst = await runQueue({ url: optimizedUrl, workers, claim: burstWorker.claim, complete: burstWorker.complete, dueBefore: anchor });
+      burst.cpu = await cpu.stop();
       step.advance(1);
       progress.log(`  pg-boss: ${spec.queueBurstPosts} jobs, ${workers} workers, batch ${spec.queueBurstBatchSize}`);
-      const pgBoss = await pgBossDrain({ url: optimizedUrl, jobs: spec.queueBurstPosts, workers, batchSize: spec.queueBurstBatchSize }, options.repoRoot);
+      const pgBoss = await pgBossDrain({ url: optimizedUrl, jobs: spec.queueBurstPosts, workers, batchSize: spec.queueBurstBatchSize, dataDir: server.dataDir }, options.repoRoot);
       // The same burst of posts again, as a publisher on pg-boss would drain it: it too must write
       // the targets and the posts, which pg-boss knows nothing of.
       progress.log(`  pg-boss writing the posts back: ${spec.queueBurstPosts} posts`);
       const writeBackPosts = await insertBurst(optimizedUrl, spec.queueBurstPosts, spec.targetsPerPost, new Date(anchor.getTime() + 86_400_000));
       const pgBossWriteBack = await pgBossDrain(
-        { url: optimizedUrl, jobs: spec.queueBurstPosts, workers, batchSize: spec.queueBurstBatchSize, writeBack: { firstPostId: writeBackPosts.firstId, lastPostId: writeBackPosts.lastId } },
+        {
+          url: optimizedUrl,
+          jobs: spec.queueBurstPosts,
+          workers,
+          batchSize: spec.queueBurstBatchSize,
+          writeBack: { firstPostId: writeBackPosts.firstId, lastPostId: writeBackPosts.lastId },
+          dataDir: server.dataDir,
+        },
         options.repoRoot,
       );
       pgBossWriteBack.unpublishedPosts = await withClient(optimizedUrl, async (client) =>

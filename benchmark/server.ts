@@ -36,6 +36,8 @@ export interface BenchServer {
   /** Connection string of an administrative database on the server (to CREATE/DROP DATABASE). */
   adminUrl: string;
   embedded: boolean;
+  /** The embedded server's data directory (its postmaster.pid leads to its processes' CPU, benchmark/cpu.ts). */
+  dataDir?: string;
   settings: Record<string, string | number>;
   stop(): Promise<void>;
 }
@@ -93,6 +95,7 @@ export async function openBenchServer(options: { databaseUrl?: string; log?: (m:
   return {
     adminUrl: server.url,
     embedded: true,
+    dataDir,
     settings: BENCH_SERVER_SETTINGS,
     stop: async () => {
       await server.stop();

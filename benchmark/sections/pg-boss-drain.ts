@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
+import { CpuSplit, cpuWindow } from '../cpu';
 import { LatencySummary, summarize, timed } from '../stats';
 
 /**
@@ -24,6 +25,8 @@ export interface PgBossOptions {
    * carry nothing and completing them is all there is.
    */
   writeBack?: { firstPostId: string; lastPostId: string };
+  /** The embedded server's data directory: the drain's server CPU is read from its processes. */
+  dataDir?: string;
 }
 
 /**
@@ -59,6 +62,8 @@ export interface PgBossResult {
   insertMs: number;
   /** With writeBack: posts of the range not PUBLISHED afterwards (set by the caller; 0 when every batch was written). */
   unpublishedPosts?: number;
+  /** Server CPU and this child's own CPU over the drain (the job inserts before it left out); with dataDir only. */
+  cpu?: CpuSplit;
 }
 
 const QUEUE = 'bench-publish';
@@ -92,6 +97,7 @@ async function drain(options: PgBossOptions): Promise<PgBossResult> {
     const fetchMs: number[] = [];
     const completeMs: number[] = [];
     let completed = 0;
+    const cpu = cpuWindow(options.dataDir);
     t = Date.now();
     const worker = async () => {
       const writer = options.writeBack ? new Client({ connectionString: options.url, application_name: 'dbops:bench-pgboss-writer' }) : undefined;
@@ -115,6 +121,7 @@ async function drain(options: PgBossOptions): Promise<PgBossResult> {
     };
     await Promise.all(Array.from({ length: options.workers }, () => worker()));
     const durationMs = Date.now() - t;
+    const cpuSplit = await cpu.stop();
     const fetched = [...seen.values()].reduce((s, v) => s + v, 0);
     return {
       version,
@@ -130,6 +137,7 @@ async function drain(options: PgBossOptions): Promise<PgBossResult> {
       completeLatency: summarize(completeMs),
       doubleFetches: [...seen.values()].filter((v) => v > 1).length,
       insertMs,
+      cpu: cpuSplit,
     };
   } finally {
     await boss.deleteQueue(QUEUE).catch(() => undefined);

@@ -1,4 +1,5 @@
 import { Client, Pool } from 'pg';
+import type { CpuSplit } from '../cpu';
 import { PgExecutor } from '../../lambdas/db/pg-executor';
 import { MemorySink } from '../../lambdas/metrics/sink';
 import { runTask } from '../../lambdas/tasks/runner';
@@ -51,6 +52,8 @@ export interface QueueResult {
   /** Posts whose publish_attempts rose by more than one (database check of a double claim). */
   doubleClaimedInDb: string[];
   capped: boolean;
+  /** Server and client CPU of the drain (set by the caller; absent where the server's CPU cannot be read). */
+  cpu?: CpuSplit;
 }
 
 /** A claim statement with the scheduled_post_claim parameters: due before, batch size, worker id, lease seconds. */

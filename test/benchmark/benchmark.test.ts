@@ -28,7 +28,7 @@ describe('benchmark harness (tiny scale)', () => {
       spec,
       seed: 7,
       repoRoot: `${__dirname}/../..`,
-      server: { adminUrl, embedded: true, settings: {}, stop: async () => undefined },
+      server: { adminUrl, embedded: true, dataDir: process.env.DBOPS_TEST_DATA_DIR, settings: {}, stop: async () => undefined },
       databases: { baselineUrl: baseline.url, optimizedUrl: optimized.url, loadOptimizedSeparately: true },
       // Foreign-key triggers stay on: a generator bug that breaks referential integrity fails here.
       skipForeignKeyChecks: false,
@@ -114,6 +114,23 @@ describe('benchmark harness (tiny scale)', () => {
     // pg-boss writing the posts back: every job's post ends PUBLISHED, each fetched once.
     const w = q.pgBossWriteBack;
     expect([w.writeBack, w.fetched, w.completed, w.doubleFetches, w.unpublishedPosts]).toEqual([true, spec.queueBurstPosts, spec.queueBurstPosts, 0, 0]);
+  });
+
+  it('splits each drain\'s CPU between the server and the workers where it can read the server\'s processes', () => {
+    const q = result.queue!;
+    const splits = [q.burst.cpu, q.optimized.cpu, q.pgBoss.cpu, q.pgBossWriteBack.cpu];
+    if (!process.env.DBOPS_TEST_DATA_DIR) {
+      // A server named by TEST_DATABASE_URL: its processes are not this machine's to read.
+      expect(splits).toEqual([undefined, undefined, undefined, undefined]);
+      return;
+    }
+    for (const cpu of splits) {
+      expect(cpu).toBeDefined();
+      // Every drain ran statements on the server and did work in its workers' process.
+      expect(cpu!.serverSeconds).toBeGreaterThan(0);
+      expect(cpu!.clientSeconds).toBeGreaterThan(0);
+    }
+    expect(markdownReport(result, 'chart.svg')).toMatch(/\| aurora-dbops lifecycle, burst \| [0-9,]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9,]+ \|/);
   });
 
   it('finishes every post of the fault run exactly once: none lost or stuck, none published twice, the success rate as injected', () => {

@@ -23,6 +23,8 @@ export default async function globalSetup(): Promise<void> {
     });
     (globalThis as Record<string, unknown>).__DBOPS_EMBEDDED__ = server;
     adminUrl = server.url;
+    // The benchmark's CPU accounting reads the server's processes through its postmaster.pid.
+    process.env.DBOPS_TEST_DATA_DIR = dataDir;
   }
   // Migrations run as Aurora runs them: as a master user that is no superuser and owns the database.
   const masterUrl = await emulateAuroraMaster(adminUrl, { adminOnPgMaintain: true });
