@@ -151,13 +151,15 @@ async function taskKilled(ctx: FaultContext, _w: FaultWindow, checks: FaultCheck
       ctx.recorder,
       ctx.hardEndMs - 1000,
     );
+    // Whether it ended on its own, before the kill below (after it, exitCode is the kill's null).
+    const exitedFirst = exitCode !== undefined;
     child.kill('SIGKILL');
     await exited;
     ctx.recorder.event('b', pid === undefined ? 'reindex process killed before it reached REINDEX' : `reindex process SIGKILLed while REINDEX CONCURRENTLY waited (backend ${pid})`);
     checks.push({ name: 'task killed mid-run (inside REINDEX CONCURRENTLY)', ok: pid !== undefined, detail:
         pid !== undefined
           ? `backend ${pid}`
-          : exitCode !== undefined
+          : exitedFirst
             ? `the child exited (code ${exitCode}) before REINDEX: ${stderr.trim()}`
             : `the child never reached REINDEX before the window ran out ${stderr.trim()}`,
     });
