@@ -425,7 +425,7 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
     out.push(
       'Each pattern runs its sample twice with the same parameters; the p95 and its ratio are the second pass (what those requests read is in the cache, as in a running platform). ' +
         'The first pass follows the load, the hour of writes and a VACUUM of the whole database, which leave other pages in the cache: where the database is larger than memory, it measures disk reads. ' +
-        'Both passes start after a CHECKPOINT and once no autovacuum worker runs: ' +
+        'Both passes start after a VACUUM (ANALYZE), a CHECKPOINT and once no autovacuum worker runs: ' +
         g.sizes
           .map((z) => `${z.multiplier}x waited ${n(z.quiet.waitMs / 1000, 1)} s${z.quiet.autovacuumWorkers ? ` (${z.quiet.autovacuumWorkers} autovacuum workers still running)` : ''}, load average ${n(z.quiet.loadAverage, 2)}`)
           .join('; ') +
