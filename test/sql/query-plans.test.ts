@@ -111,6 +111,12 @@ describe('representative queries on a seeded database', () => {
       try {
         const { rows } = await client.query(query.sql, params[query.name]);
         expect(rows.length).toBeGreaterThan(0);
+        // A pattern that writes returns what it wrote: RETURNING in its statement, or in the function it calls.
+        if (query.writes) {
+          const called = [...query.sql.matchAll(/\b(public\.\w+)\s*\(/g)].map((m) => m[1]);
+          const defs = await Promise.all(called.map(async (f) => (await client.query<{ d: string | null }>('SELECT pg_get_functiondef(to_regproc($1)) AS d', [f])).rows[0].d ?? ''));
+          expect([query.sql, ...defs].join('\n')).toMatch(/\bRETURNING\b/i);
+        }
       } finally {
         await client.query('ROLLBACK');
       }
