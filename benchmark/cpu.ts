@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import path from 'node:path';
 
 /**
@@ -11,6 +12,13 @@ export interface CpuSplit {
   serverSeconds: number;
   /** CPU seconds of the process that ran the workers. */
   clientSeconds: number;
+  /** The window's wall time. */
+  wallSeconds: number;
+  /**
+   * Busy CPU seconds of the whole box (every core, every process) in the window: server and client
+   * together cannot exceed it, and cores x wall seconds minus it is what sat idle.
+   */
+  machineSeconds: number;
 }
 
 /** Clock ticks per second of /proc/<pid>/stat on Linux (USER_HZ). */
@@ -57,6 +65,11 @@ export function processCpuSeconds(): number {
   return (user + system) / 1e6;
 }
 
+/** Busy CPU seconds of every core of the box since boot (user, nice, system, irq; not idle or iowait). */
+export function machineBusySeconds(): number {
+  return cpus().reduce((sum, c) => sum + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0) / 1000;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -67,14 +80,19 @@ export function cpuWindow(dataDir: string | undefined) {
   const serverCpu = () => (dataDir === undefined ? undefined : serverCpuSeconds(dataDir));
   const server0 = serverCpu();
   const client0 = processCpuSeconds();
+  const machine0 = machineBusySeconds();
+  const started = Date.now();
+  const round = (x: number) => Math.round(x * 100) / 100;
   return {
     async stop(workersCpuSeconds?: number): Promise<CpuSplit | undefined> {
       const client = workersCpuSeconds ?? processCpuSeconds() - client0;
+      const wall = (Date.now() - started) / 1000;
+      const machine = machineBusySeconds() - machine0;
       // A session that just closed may not be reaped yet: its time is then in neither sum.
       await sleep(300);
       const server1 = serverCpu();
       if (server0 === undefined || server1 === undefined) return undefined;
-      return { serverSeconds: Math.round((server1 - server0) * 100) / 100, clientSeconds: Math.round(client * 100) / 100 };
+      return { serverSeconds: round(server1 - server0), clientSeconds: round(client), wallSeconds: round(wall), machineSeconds: round(machine) };
     },
   };
 }

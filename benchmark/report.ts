@@ -183,9 +183,11 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
     out.push('## 4. Publishing queue');
     out.push('');
     const rows = [
-      ['generated backlog (lifecycle, 080)', queue.optimized, queue.batchSize],
+      ['generated backlog, claims only (hand-out)', queue.handOut, queue.batchSize],
+      ['generated backlog, whole lifecycle', queue.optimized, queue.batchSize],
       ['generated backlog, baseline (posts claim)', queue.baseline, queue.batchSize],
-      ['burst at one instant (lifecycle, 080)', queue.burst, queue.burstBatchSize],
+      ['burst at one instant, claims only (hand-out)', queue.burstHandOut, queue.burstBatchSize],
+      ['burst at one instant, whole lifecycle', queue.burst, queue.burstBatchSize],
     ].filter((r): r is [string, NonNullable<typeof queue.baseline>, number] => r[1] !== null);
     out.push(
       table(
@@ -207,53 +209,64 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
     );
     out.push('');
     out.push(
-      'Lifecycle: each worker leases a batch with scheduled_post_claim (publish_queue, FOR UPDATE SKIP LOCKED, HOT update, own transaction), then reports every target published in one publish_report call ' +
-        '(targets, the post\'s final status, the outcome row: second transaction). Baseline: the claim before 080 (an update of posts) and an update of posts to PUBLISHED. ' +
-        'Claims/s = posts claimed per second of wall time, both commits included.',
+      'Claims only (hand-out): each worker leases batches with scheduled_post_claim (publish_queue, FOR UPDATE SKIP LOCKED, HOT update, one transaction each) until none is due, and reports nothing: ' +
+        'what the queue itself can hand out, as pg-boss\'s fetch; lost = a due post left unleased, DB double claims = a queue row whose claims rose by more than one. The workers then hand the leases back (publish_release) and the same posts are drained again: ' +
+        'whole lifecycle = lease a batch, then report every target published in one publish_report call (targets, the post\'s final status, the outcome row: a second transaction); lost = a due post not PUBLISHED. ' +
+        'Baseline: the claim before 080 (an update of posts) and an update of posts to PUBLISHED. Claims/s = posts claimed per second of wall time, every commit included.',
     );
     out.push('');
+    const fo = queue.pgBossFetchOnly;
     const b = queue.pgBoss;
     const w = queue.pgBossWriteBack;
-    out.push('Side by side with pg-boss on the same server and database, same jobs, workers and batch (fetch, then complete the batch):');
+    out.push('Side by side with pg-boss on the same server and database, same jobs, workers and batch:');
     out.push('');
+    const ours = (label: string, q: typeof queue.burst) => [label, n(q.duePosts, 0), q.workers, queue.burstBatchSize, n(q.claimsPerSecond, 0), ms(q.claimLatency.p50Ms), ms(q.claimLatency.p95Ms), 'n/a', q.doubleClaims.length];
+    const boss = (label: string, r: typeof b) => [label, n(r.jobs, 0), r.workers, r.batchSize, n(r.claimsPerSecond, 0), ms(r.fetchLatency.p50Ms), ms(r.fetchLatency.p95Ms), r.fetchOnly ? 'n/a' : ms(r.completeLatency.p95Ms), r.doubleFetches];
     out.push(
       table(
         ['Queue', 'Jobs', 'Workers', 'Batch', 'Claims/s', 'Claim p50 ms', 'Claim p95 ms', 'Finish p95 ms', 'Double claims'],
         [
-          ['aurora-dbops lifecycle (burst above)', n(queue.burst.duePosts, 0), queue.burst.workers, queue.burstBatchSize, n(queue.burst.claimsPerSecond, 0), ms(queue.burst.claimLatency.p50Ms), ms(queue.burst.claimLatency.p95Ms), 'n/a', queue.burst.doubleClaims.length],
-          [`pg-boss ${b.version}`, n(b.jobs, 0), b.workers, b.batchSize, n(b.claimsPerSecond, 0), ms(b.fetchLatency.p50Ms), ms(b.fetchLatency.p95Ms), ms(b.completeLatency.p95Ms), b.doubleFetches],
-          [`pg-boss ${w.version}, writing the posts back`, n(w.jobs, 0), w.workers, w.batchSize, n(w.claimsPerSecond, 0), ms(w.fetchLatency.p50Ms), ms(w.fetchLatency.p95Ms), ms(w.completeLatency.p95Ms), w.doubleFetches],
+          ours('aurora-dbops, claims only (hand-out)', queue.burstHandOut),
+          boss(`pg-boss ${fo.version}, fetch only`, fo),
+          ours('aurora-dbops, whole lifecycle', queue.burst),
+          boss(`pg-boss ${w.version}, fetch, write the posts back, complete`, w),
+          boss(`pg-boss ${b.version}, fetch and complete (no posts written)`, b),
         ],
       ),
     );
     out.push('');
     out.push(
-      `Ratio: ${n(ratio2(queue.burst.claimsPerSecond, b.claimsPerSecond), 2)}x pg-boss's claims/s; ${n(ratio2(queue.burst.claimsPerSecond, w.claimsPerSecond), 2)}x pg-boss writing the posts back. ` +
+      `Ratios: the hand-out ${n(ratio2(queue.burstHandOut.claimsPerSecond, fo.claimsPerSecond), 2)}x pg-boss's fetch; the whole lifecycle ${n(ratio2(queue.burst.claimsPerSecond, w.claimsPerSecond), 2)}x pg-boss writing the posts back ` +
+        `and ${n(ratio2(queue.burst.claimsPerSecond, b.claimsPerSecond), 2)}x pg-boss completing jobs that write nothing. ` +
         'pg-boss completes a job by updating its own job row; the lifecycle\'s report also writes the post\'s targets, the post\'s final status and the outcome. ' +
-        `In the second pg-boss run each worker, before completing a batch, publishes its posts' targets and marks the posts PUBLISHED in one statement (no fence, outcome or retry bookkeeping): the least a publisher on pg-boss writes. Posts left unpublished by it: ${w.unpublishedPosts ?? 'n/a'}.`,
+        `In the write-back run each worker, before completing a batch, publishes its posts' targets and marks the posts PUBLISHED in one statement (no fence, outcome or retry bookkeeping): the least a publisher on pg-boss writes. Posts left unpublished by it: ${w.unpublishedPosts ?? 'n/a'}.`,
     );
     out.push('');
     const split = [
-      ['aurora-dbops lifecycle, burst', queue.burst.claimed, queue.burst.durationMs, queue.burst.cpu],
-      [`aurora-dbops lifecycle, backlog (batch ${queue.batchSize})`, queue.optimized.claimed, queue.optimized.durationMs, queue.optimized.cpu],
-      [`pg-boss ${b.version}`, b.fetched, b.durationMs, b.cpu],
-      [`pg-boss ${w.version}, writing the posts back`, w.fetched, w.durationMs, w.cpu],
+      ['aurora-dbops burst, claims only', queue.burstHandOut.claimed, queue.burstHandOut.cpu],
+      ['aurora-dbops burst, whole lifecycle', queue.burst.claimed, queue.burst.cpu],
+      [`aurora-dbops backlog (batch ${queue.batchSize}), claims only`, queue.handOut.claimed, queue.handOut.cpu],
+      [`aurora-dbops backlog (batch ${queue.batchSize}), whole lifecycle`, queue.optimized.claimed, queue.optimized.cpu],
+      [`pg-boss ${fo.version}, fetch only`, fo.fetched, fo.cpu],
+      [`pg-boss ${w.version}, writing the posts back`, w.fetched, w.cpu],
+      [`pg-boss ${b.version}, fetch and complete`, b.fetched, b.cpu],
     ] as const;
-    if (split.some(([, , , cpu]) => cpu)) {
+    if (split.some(([, , cpu]) => cpu)) {
       out.push(
-        'Where the CPU went: server = every process of the embedded PostgreSQL over the drain (sessions, WAL writer, autovacuum); client = the process running the workers. ' +
+        'Where the CPU went, over each drain\'s workers alone: server = every process of the embedded PostgreSQL (sessions, WAL writer, autovacuum); client = the process running the workers; box = busy CPU of every core of the machine, whoever used it. ' +
           'Here both share the box\'s cores; in production the publishers run elsewhere, so the server CPU per post is what sizes the database instance for a rate.',
       );
       out.push('');
       out.push(
         table(
-          ['Run', 'Posts', 'Wall s', 'Server CPU s', 'Client CPU s', 'Server CPU ms/post', 'Client CPU ms/post', 'Posts/s per server core'],
-          split.map(([label, posts, durationMs, cpu]) => [
+          ['Run', 'Posts', 'Wall s', 'Server CPU s', 'Client CPU s', 'Box busy CPU s', 'Server CPU ms/post', 'Client CPU ms/post', 'Posts/s per server core'],
+          split.map(([label, posts, cpu]) => [
             label,
             n(posts, 0),
-            n(durationMs / 1000, 1),
+            cpu ? n(cpu.wallSeconds, 1) : 'n/a',
             cpu ? n(cpu.serverSeconds, 1) : 'n/a',
             cpu ? n(cpu.clientSeconds, 1) : 'n/a',
+            cpu ? n(cpu.machineSeconds, 1) : 'n/a',
             cpu && posts > 0 ? n((1000 * cpu.serverSeconds) / posts, 3) : 'n/a',
             cpu && posts > 0 ? n((1000 * cpu.clientSeconds) / posts, 3) : 'n/a',
             cpu && cpu.serverSeconds > 0 ? n(posts / cpu.serverSeconds, 0) : 'n/a',

@@ -13,9 +13,19 @@ import { IngestResult, createPkOnlyCopy, indexCount, runIngest } from './section
 import { RefreshUnderReadResult, TaskRunResult, largestBtreeIndex, maintenancePlan, refreshUnderRead, runMaintenanceTask } from './sections/maintenance';
 import { PatternResult, measurePatterns, ratio } from './sections/query-patterns';
 import { PgBossResult, pgBossDrain } from './sections/pg-boss-drain';
-import { FaultResult, LEGACY_CLAIM_SQL, QueueResult, insertBurst, legacyComplete, lifecycleUnderFaults, lifecycleWorker, patternClaim, runQueue } from './sections/publishing-queue';
+import {
+  FaultResult,
+  LEGACY_CLAIM_SQL,
+  QueueResult,
+  insertBurst,
+  legacyComplete,
+  lifecycleUnderFaults,
+  lifecycleWorker,
+  patternClaim,
+  releaseBenchLeases,
+  runQueue,
+} from './sections/publishing-queue';
 import { GrowthResult, runHistoryGrowth } from './sections/history-growth';
-import { cpuWindow } from './cpu';
 import { BenchServer, ServerFacts, openBenchServer, serverFacts, urlFor, withClient } from './server';
 import { LatencySummary, summarize, timed } from './stats';
 import { TARGETS, TargetCheck, check } from './targets';
@@ -49,11 +59,18 @@ export interface BenchResult {
   /** captureRatio: rows/s with the analytics change capture over rows/s without it (goal >= 0.85). */
   ingest: { results: IngestResult[]; indexWriteCost: number | null; captureRatio: number | null };
   queue: {
+    /** The generated backlog, claims only (the queue's hand-out; leases then handed back). */
+    handOut: QueueResult;
+    /** The same backlog through the whole lifecycle. */
     optimized: QueueResult;
     baseline: QueueResult | null;
     batchSize: number;
+    /** The burst, claims only, then the same burst through the whole lifecycle. */
+    burstHandOut: QueueResult;
     burst: QueueResult;
     burstBatchSize: number;
+    /** pg-boss fetching the same number of jobs without completing them: beside burstHandOut. */
+    pgBossFetchOnly: PgBossResult;
     pgBoss: PgBossResult;
     /** pg-boss again, each batch's posts and targets written before it is completed. */
     pgBossWriteBack: PgBossResult;
@@ -239,11 +256,14 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
     if (!skip.has('queue') && claimQuery) {
       const step = progress.step('publishing queue', 5);
       const workers = spec.queueWorkers;
-      // The generated backlog: the lifecycle (lease, batched report) here, the posts-based claim on the baseline.
+      const dataDir = server.dataDir;
+      // The generated backlog: first claims only (the queue's hand-out), the leases handed back,
+      // then the whole lifecycle (lease, batched report) over the same posts; the posts-based claim on the baseline.
+      const backlogClaims = lifecycleWorker(spec.queueBatchSize, anchor);
+      const handOut = await runQueue({ url: optimizedUrl, workers, claim: backlogClaims.claim, complete: null, dueBefore: anchor, dataDir });
+      await releaseBenchLeases(optimizedUrl, workers);
       const lifecycle = lifecycleWorker(spec.queueBatchSize, anchor);
-      let cpu = cpuWindow(server.dataDir);
-      const optimizedQueue = await runQueue({ url: optimizedUrl, workers, claim: lifecycle.claim, complete: lifecycle.complete, dueBefore: anchor });
-      optimizedQueue.cpu = await cpu.stop();
+      const optimizedQueue = await runQueue({ url: optimizedUrl, workers, claim: lifecycle.claim, complete: lifecycle.complete, dueBefore: anchor, dataDir });
       step.advance(1);
       const baselineQueue = await runQueue({
         url: baselineUrl,
@@ -254,29 +274,25 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
         timeLimitMs: spec.baselinePatternBudgetMs,
       });
       step.advance(1);
-      // A burst due at one instant, drained through the whole lifecycle.
+      // A burst due at one instant: handed out (claims only), handed back, then drained through the whole lifecycle.
       progress.log(`  inserting a burst of ${spec.queueBurstPosts} posts due at one instant`);
       await insertBurst(optimizedUrl, spec.queueBurstPosts, spec.targetsPerPost, anchor);
+      const burstClaims = lifecycleWorker(spec.queueBurstBatchSize, anchor);
+      const burstHandOut = await runQueue({ url: optimizedUrl, workers, claim: burstClaims.claim, complete: null, dueBefore: anchor, dataDir });
+      await releaseBenchLeases(optimizedUrl, workers);
       const burstWorker = lifecycleWorker(spec.queueBurstBatchSize, anchor);
-      cpu = cpuWindow(server.dataDir);
-      const burst = await runQueue({ url: optimizedUrl, workers, claim: burstWorker.claim, complete: burstWorker.complete, dueBefore: anchor });
-      burst.cpu = await cpu.stop();
+      const burst = await runQueue({ url: optimizedUrl, workers, claim: burstWorker.claim, complete: burstWorker.complete, dueBefore: anchor, dataDir });
       step.advance(1);
-      progress.log(`  pg-boss: ${spec.queueBurstPosts} jobs, ${workers} workers, batch ${spec.queueBurstBatchSize}`);
-      const pgBoss = await pgBossDrain({ url: optimizedUrl, jobs: spec.queueBurstPosts, workers, batchSize: spec.queueBurstBatchSize, dataDir: server.dataDir }, options.repoRoot);
+      progress.log(`  pg-boss: ${spec.queueBurstPosts} jobs, ${workers} workers, batch ${spec.queueBurstBatchSize}: fetch only, then fetch and complete`);
+      const pgBossOptions = { url: optimizedUrl, jobs: spec.queueBurstPosts, workers, batchSize: spec.queueBurstBatchSize, dataDir };
+      const pgBossFetchOnly = await pgBossDrain({ ...pgBossOptions, fetchOnly: true }, options.repoRoot);
+      const pgBoss = await pgBossDrain(pgBossOptions, options.repoRoot);
       // The same burst of posts again, as a publisher on pg-boss would drain it: it too must write
       // the targets and the posts, which pg-boss knows nothing of.
       progress.log(`  pg-boss writing the posts back: ${spec.queueBurstPosts} posts`);
       const writeBackPosts = await insertBurst(optimizedUrl, spec.queueBurstPosts, spec.targetsPerPost, new Date(anchor.getTime() + 86_400_000));
       const pgBossWriteBack = await pgBossDrain(
-        {
-          url: optimizedUrl,
-          jobs: spec.queueBurstPosts,
-          workers,
-          batchSize: spec.queueBurstBatchSize,
-          writeBack: { firstPostId: writeBackPosts.firstId, lastPostId: writeBackPosts.lastId },
-          dataDir: server.dataDir,
-        },
+        { ...pgBossOptions, writeBack: { firstPostId: writeBackPosts.firstId, lastPostId: writeBackPosts.lastId } },
         options.repoRoot,
       );
       pgBossWriteBack.unpublishedPosts = await withClient(optimizedUrl, async (client) =>
@@ -307,7 +323,19 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
         timeLimitMs: 15 * 60_000,
       });
       step.done();
-      queue = { optimized: optimizedQueue, baseline: baselineQueue, batchSize: spec.queueBatchSize, burst, burstBatchSize: spec.queueBurstBatchSize, pgBoss, pgBossWriteBack, faults };
+      queue = {
+        handOut,
+        optimized: optimizedQueue,
+        baseline: baselineQueue,
+        batchSize: spec.queueBatchSize,
+        burstHandOut,
+        burst,
+        burstBatchSize: spec.queueBurstBatchSize,
+        pgBossFetchOnly,
+        pgBoss,
+        pgBossWriteBack,
+        faults,
+      };
     } else if (!claimQuery) {
       sectionsSkipped.push('queue (no sql/queries/scheduled_post_claim.sql)');
     }
@@ -412,6 +440,8 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
   }
 }
 
+const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
+
 export function targetChecks(result: BenchResult): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const q of result.queries) {
@@ -419,8 +449,15 @@ export function targetChecks(result: BenchResult): TargetCheck[] {
   }
   if (result.queue) {
     const q = result.queue;
-    checks.push(check(TARGETS.scheduledPosts, `${q.optimized.workers} workers, batch ${q.batchSize}`, q.optimized.claimsPerSecond));
-    checks.push(check(TARGETS.burstClaims, `burst of ${q.burst.duePosts}, ${q.burst.workers} workers, batch ${q.burstBatchSize}`, q.burst.claimsPerSecond));
+    const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 100) / 100 : 0);
+    checks.push(check(TARGETS.scheduledPosts, `backlog of ${q.handOut.duePosts}, ${q.handOut.workers} workers, batch ${q.batchSize}`, q.handOut.claimsPerSecond));
+    checks.push(check(TARGETS.burstClaims, `burst of ${q.burstHandOut.duePosts}, ${q.burstHandOut.workers} workers, batch ${q.burstBatchSize}`, q.burstHandOut.claimsPerSecond));
+    checks.push(
+      check(TARGETS.handOutVsPgBoss, `${n0(q.burstHandOut.claimsPerSecond)} / ${n0(q.pgBossFetchOnly.claimsPerSecond)} claims/s`, ratio(q.burstHandOut.claimsPerSecond, q.pgBossFetchOnly.claimsPerSecond)),
+    );
+    checks.push(
+      check(TARGETS.lifecycleVsPgBoss, `${n0(q.burst.claimsPerSecond)} / ${n0(q.pgBossWriteBack.claimsPerSecond)} posts/s`, ratio(q.burst.claimsPerSecond, q.pgBossWriteBack.claimsPerSecond)),
+    );
   }
   const claim = result.queries.find((q) => q.name === 'scheduled_post_claim');
   if (claim) checks.push(check(TARGETS.claimP95, 'scheduled_post_claim, batch 50, rolled back', claim.optimized.p95Ms));

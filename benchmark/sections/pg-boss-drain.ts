@@ -25,6 +25,11 @@ export interface PgBossOptions {
    * carry nothing and completing them is all there is.
    */
   writeBack?: { firstPostId: string; lastPostId: string };
+  /**
+   * Fetch only, the queue's hand-out: each worker fetches batches (jobs become active) until none
+   * is left and completes nothing, as the lifecycle's claims-only drain leases and reports nothing.
+   */
+  fetchOnly?: boolean;
   /** The embedded server's data directory: the drain's server CPU is read from its processes. */
   dataDir?: string;
 }
@@ -48,6 +53,8 @@ export interface PgBossResult {
   version: string;
   /** The workers also wrote each batch's posts and targets (PgBossOptions.writeBack). */
   writeBack: boolean;
+  /** The workers only fetched (PgBossOptions.fetchOnly): completed is 0. */
+  fetchOnly: boolean;
   jobs: number;
   workers: number;
   batchSize: number;
@@ -70,6 +77,7 @@ const QUEUE = 'bench-publish';
 
 /** Runs in the child: one pg-boss instance, a connection per worker. */
 async function drain(options: PgBossOptions): Promise<PgBossResult> {
+  if (options.fetchOnly && options.writeBack) throw new Error('pg-boss drain: fetchOnly completes nothing, so it cannot write the posts back');
   const { PgBoss } = await import('pg-boss');
   const { version } = JSON.parse(readFileSync(path.resolve('node_modules/pg-boss/package.json'), 'utf8')) as { version: string };
   const boss = new PgBoss({
@@ -108,6 +116,7 @@ async function drain(options: PgBossOptions): Promise<PgBossResult> {
           if (jobs.length === 0) break;
           fetchMs.push(ms);
           for (const job of jobs) seen.set(job.id, (seen.get(job.id) ?? 0) + 1);
+          if (options.fetchOnly) continue;
           const done = await timed(async () => {
             await writer?.query(WRITE_BACK_SQL, [jobs.map((j) => j.data.post)]);
             await boss.complete(QUEUE, jobs.map((j) => j.id));
@@ -126,6 +135,7 @@ async function drain(options: PgBossOptions): Promise<PgBossResult> {
     return {
       version,
       writeBack: options.writeBack !== undefined,
+      fetchOnly: options.fetchOnly === true,
       jobs: options.jobs,
       workers: options.workers,
       batchSize: options.batchSize,

@@ -1,5 +1,5 @@
 import { Client, Pool } from 'pg';
-import type { CpuSplit } from '../cpu';
+import { CpuSplit, cpuWindow } from '../cpu';
 import { PgExecutor } from '../../lambdas/db/pg-executor';
 import { MemorySink } from '../../lambdas/metrics/sink';
 import { runTask } from '../../lambdas/tasks/runner';
@@ -30,8 +30,13 @@ export interface QueueOptions {
   /** Claims until no due post is left, or until this much time has passed (then `capped`). */
   timeLimitMs?: number;
   claim: ClaimFn;
-  /** Default: the legacy completion (posts PUBLISHING -> PUBLISHED by id). */
-  complete?: CompleteFn;
+  /**
+   * Default: the legacy completion (posts PUBLISHING -> PUBLISHED by id). null: claims only, the
+   * queue's hand-out: every batch stays leased (publish_queue) and is checked there afterwards.
+   */
+  complete?: CompleteFn | null;
+  /** The embedded server's data directory: the drain's CPU split is measured over the workers alone. */
+  dataDir?: string;
   /** Called once per worker after it connects (e.g. SET statements). */
   setup?: (client: Client) => Promise<void>;
   /** The instant "now" for due-ness: posts scheduled at or before it are the backlog. */
@@ -49,10 +54,15 @@ export interface QueueResult {
   doubleClaims: { id: string; times: number }[];
   /** Due posts that did not end PUBLISHED (database check); only meaningful when not capped. */
   lostPosts: string[];
-  /** Posts whose publish_attempts rose by more than one (database check of a double claim). */
+  /**
+   * Posts claimed more than once by the database's own count: publish_attempts (lifecycle, legacy)
+   * or the queue row's claims (claims only).
+   */
   doubleClaimedInDb: string[];
   capped: boolean;
-  /** Server and client CPU of the drain (set by the caller; absent where the server's CPU cannot be read). */
+  /** Claims only: nothing was reported, every due post should now be leased (complete: null). */
+  claimsOnly: boolean;
+  /** Server and client CPU over the workers' drain (with dataDir; absent where the server's CPU cannot be read). */
   cpu?: CpuSplit;
 }
 
@@ -113,44 +123,58 @@ export function lifecycleWorker(batchSize: number, dueBefore?: Date): { claim: C
 }
 
 export async function runQueue(options: QueueOptions): Promise<QueueResult> {
+  const claimsOnly = options.complete === null;
   const complete = options.complete ?? legacyComplete;
   const admin = new Client({ connectionString: options.url, application_name: 'dbops:bench-queue-check' });
   await admin.connect();
   try {
-    const { rows: before } = await admin.query<{ id: string; publish_attempts: number }>(
-      `SELECT id, publish_attempts FROM public.posts WHERE status = 'SCHEDULED' AND scheduled_at <= $1 ORDER BY id`,
-      [options.dueBefore],
-    );
-    const attemptsBefore = new Map(before.map((r) => [String(r.id), r.publish_attempts]));
+    // The database's own count of claims before the drain: publish_attempts is set when a post
+    // finishes; a leased post's claims live on its queue row.
+    const countSql = claimsOnly
+      ? `SELECT p.id, coalesce(q.claims, 0) AS claims FROM public.posts p LEFT JOIN public.publish_queue q ON q.post_id = p.id
+          WHERE p.status = 'SCHEDULED' AND p.scheduled_at <= $1 ORDER BY p.id`
+      : `SELECT id, publish_attempts AS claims FROM public.posts WHERE status = 'SCHEDULED' AND scheduled_at <= $1 ORDER BY id`;
+    const { rows: before } = await admin.query<{ id: string; claims: number }>(countSql, [options.dueBefore]);
+    const claimsBefore = new Map(before.map((r) => [String(r.id), r.claims]));
 
     const claimedTimes = new Map<string, number>();
     const latencies: number[] = [];
     let stop = false;
-    const started = Date.now();
-    const worker = async (index: number) => {
-      const workerId = `bench-worker-${index}`;
-      const client = new Client({ connectionString: options.url, application_name: `dbops:bench-publisher-${index}` });
-      await client.connect();
-      try {
+    const clients = await Promise.all(
+      Array.from({ length: options.workers }, async (_, i) => {
+        const client = new Client({ connectionString: options.url, application_name: `dbops:bench-publisher-${i + 1}` });
+        await client.connect();
         await options.setup?.(client);
-        while (!stop) {
-          const { value: ids, ms } = await timed(() => options.claim(client, workerId));
-          if (ids.length === 0) break;
-          latencies.push(ms);
-          for (const id of ids) claimedTimes.set(id, (claimedTimes.get(id) ?? 0) + 1);
-          await complete(client, ids, workerId);
-          if (options.timeLimitMs !== undefined && Date.now() - started > options.timeLimitMs) stop = true;
-        }
-      } finally {
-        await client.end();
+        return client;
+      }),
+    );
+    const cpu = cpuWindow(options.dataDir);
+    const started = Date.now();
+    const worker = async (client: Client, index: number) => {
+      const workerId = `bench-worker-${index}`;
+      while (!stop) {
+        const { value: ids, ms } = await timed(() => options.claim(client, workerId));
+        if (ids.length === 0) break;
+        latencies.push(ms);
+        for (const id of ids) claimedTimes.set(id, (claimedTimes.get(id) ?? 0) + 1);
+        if (!claimsOnly) await complete(client, ids, workerId);
+        if (options.timeLimitMs !== undefined && Date.now() - started > options.timeLimitMs) stop = true;
       }
     };
-    await Promise.all(Array.from({ length: options.workers }, (_, i) => worker(i + 1)));
+    try {
+      await Promise.all(clients.map((client, i) => worker(client, i + 1)));
+    } finally {
+      await Promise.all(clients.map((client) => client.end()));
+    }
     const durationMs = Date.now() - started;
+    const split = options.dataDir === undefined ? undefined : await cpu.stop();
 
-    const ids = [...attemptsBefore.keys()];
-    const { rows: after } = await admin.query<{ id: string; status: string; publish_attempts: number }>(
-      `SELECT id, status, publish_attempts FROM public.posts WHERE id = ANY ($1::bigint[])`,
+    const ids = [...claimsBefore.keys()];
+    const { rows: after } = await admin.query<{ id: string; done: boolean; claims: number }>(
+      claimsOnly
+        ? `SELECT p.id, q.lease_token IS NOT NULL AS done, coalesce(q.claims, 0) AS claims
+             FROM public.posts p LEFT JOIN public.publish_queue q ON q.post_id = p.id WHERE p.id = ANY ($1::bigint[])`
+        : `SELECT id, status = 'PUBLISHED' AS done, publish_attempts AS claims FROM public.posts WHERE id = ANY ($1::bigint[])`,
       [ids],
     );
     const claimed = [...claimedTimes.values()].reduce((s, n) => s + n, 0);
@@ -162,12 +186,31 @@ export async function runQueue(options: QueueOptions): Promise<QueueResult> {
       claimsPerSecond: durationMs > 0 ? Math.round((claimed / durationMs) * 1000) : 0,
       claimLatency: summarize(latencies),
       doubleClaims: [...claimedTimes.entries()].filter(([, n]) => n > 1).map(([id, times]) => ({ id, times })),
-      lostPosts: stop ? [] : after.filter((r) => r.status !== 'PUBLISHED').map((r) => String(r.id)),
-      doubleClaimedInDb: after.filter((r) => r.publish_attempts > (attemptsBefore.get(String(r.id)) ?? 0) + 1).map((r) => String(r.id)),
+      lostPosts: stop ? [] : after.filter((r) => !r.done).map((r) => String(r.id)),
+      doubleClaimedInDb: after.filter((r) => r.claims > (claimsBefore.get(String(r.id)) ?? 0) + 1).map((r) => String(r.id)),
       capped: stop,
+      claimsOnly,
+      cpu: split,
     };
   } finally {
     await admin.end();
+  }
+}
+
+/**
+ * After a claims-only drain: the bench workers hand their leases back (publish_release, as a worker
+ * shutting down does), and the queue is vacuumed, so the same posts can be drained again.
+ */
+export async function releaseBenchLeases(url: string, workers: number): Promise<number> {
+  const client = new Client({ connectionString: url, application_name: 'dbops:bench-release' });
+  await client.connect();
+  try {
+    let released = 0;
+    for (let i = 1; i <= workers; i++) released += await new PublishingQueue(client, { workerId: `bench-worker-${i}` }).release();
+    await client.query('VACUUM (ANALYZE) public.publish_queue');
+    return released;
+  } finally {
+    await client.end();
   }
 }
 

@@ -4,7 +4,7 @@ import { createEmptyDatabase, createTestDatabase, TestDatabase } from '../suppor
 import { chartOf, markdownReport } from '../../benchmark/report';
 import { BenchResult, runBenchmark } from '../../benchmark/run';
 import { expectedRowCounts, scaleSpec } from '../../benchmark/scale';
-import { ClaimFn, lifecycleWorker, runQueue } from '../../benchmark/sections/publishing-queue';
+import { ClaimFn, lifecycleWorker, releaseBenchLeases, runQueue } from '../../benchmark/sections/publishing-queue';
 
 /**
  * The benchmark harness at tiny scale, inside npm test: it generates what the scale promises,
@@ -96,10 +96,29 @@ describe('benchmark harness (tiny scale)', () => {
   it('drains the queue with the production claim pattern: every due post claimed once, none lost', () => {
     const q = result.queue!.optimized;
     expect(q.capped).toBe(false);
+    expect(q.claimsOnly).toBe(false);
     expect(q.claimed).toBe(spec.duePosts);
     expect(q.doubleClaims).toEqual([]);
+    // The hand-out before it leased the same posts; handed back, that lease is not an attempt.
     expect(q.doubleClaimedInDb).toEqual([]);
     expect(q.lostPosts).toEqual([]);
+  });
+
+  it('hands out the backlog and the burst (claims only), each due post leased once, before draining them', () => {
+    const q = result.queue!;
+    for (const [handOut, due] of [
+      [q.handOut, spec.duePosts],
+      [q.burstHandOut, spec.queueBurstPosts],
+    ] as const) {
+      expect(handOut.claimsOnly).toBe(true);
+      expect(handOut.capped).toBe(false);
+      expect([handOut.duePosts, handOut.claimed]).toEqual([due, due]);
+      expect(handOut.doubleClaims).toEqual([]);
+      expect(handOut.doubleClaimedInDb).toEqual([]);
+      expect(handOut.lostPosts).toEqual([]);
+    }
+    const f = q.pgBossFetchOnly;
+    expect([f.fetchOnly, f.fetched, f.completed, f.doubleFetches]).toEqual([true, spec.queueBurstPosts, 0, 0]);
   });
 
   it('drains a burst through the lifecycle and the same burst through pg-boss, each job claimed once', () => {
@@ -118,19 +137,24 @@ describe('benchmark harness (tiny scale)', () => {
 
   it('splits each drain\'s CPU between the server and the workers where it can read the server\'s processes', () => {
     const q = result.queue!;
-    const splits = [q.burst.cpu, q.optimized.cpu, q.pgBoss.cpu, q.pgBossWriteBack.cpu];
+    const splits = [q.handOut.cpu, q.optimized.cpu, q.burstHandOut.cpu, q.burst.cpu, q.pgBossFetchOnly.cpu, q.pgBoss.cpu, q.pgBossWriteBack.cpu];
     if (!process.env.DBOPS_TEST_DATA_DIR) {
       // A server named by TEST_DATABASE_URL: its processes are not this machine's to read.
-      expect(splits).toEqual([undefined, undefined, undefined, undefined]);
+      expect(splits).toEqual(splits.map(() => undefined));
       return;
     }
     for (const cpu of splits) {
       expect(cpu).toBeDefined();
-      // Every drain ran statements on the server and did work in its workers' process.
+      // Every drain ran statements on the server and did work in its workers' process, and the box was busy at least that long.
       expect(cpu!.serverSeconds).toBeGreaterThan(0);
       expect(cpu!.clientSeconds).toBeGreaterThan(0);
+      expect(cpu!.wallSeconds).toBeGreaterThan(0);
+      expect(cpu!.machineSeconds).toBeGreaterThan(0);
     }
-    expect(markdownReport(result, 'chart.svg')).toMatch(/\| aurora-dbops lifecycle, burst \| [0-9,]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9,]+ \|/);
+    const report = markdownReport(result, 'chart.svg');
+    for (const run of ['aurora-dbops burst, claims only', 'aurora-dbops burst, whole lifecycle', 'pg-boss 12\\.[0-9.]+, fetch only']) {
+      expect(report).toMatch(new RegExp(`\\| ${run} \\| [0-9,]+ \\| [0-9.]+ \\| [0-9.]+ \\| [0-9.]+ \\| [0-9.]+ \\| [0-9.]+ \\| [0-9.]+ \\| [0-9,]+ \\|`));
+    }
   });
 
   it('finishes every post of the fault run exactly once: none lost or stuck, none published twice, the success rate as injected', () => {
@@ -169,8 +193,10 @@ describe('benchmark harness (tiny scale)', () => {
       expect(svg).toContain(q.name);
     }
     expect(svg.startsWith('<svg')).toBe(true);
-    // A p95 per pattern, the claim p95, backlog and burst claims/s, ingest rows/s, the capture's ingest ratio.
-    expect(result.targets.length).toBe(queries.length + 5);
+    // A p95 per pattern, the claim p95, backlog and burst claims/s, the hand-out and the lifecycle
+    // against pg-boss, ingest rows/s, the capture's ingest ratio.
+    expect(result.targets.length).toBe(queries.length + 7);
+    expect(result.targets.filter((t) => t.area.includes('pg-boss')).map((t) => t.unit)).toEqual(['x', 'x']);
     expect(md).toContain('pg-boss');
     expect(md).toContain('### Under faults');
     expect(md).toContain('## Targets');
@@ -253,6 +279,44 @@ describe('publishing queue check', () => {
     expect(result.doubleClaims).toEqual([]);
     expect(result.doubleClaimedInDb).toEqual([]);
     expect(result.lostPosts).toEqual([]);
+  });
+
+  it('hands out every due post once with claims only, and the release gives every lease back', async () => {
+    const claims = lifecycleWorker(5, due);
+    const result = await runQueue({ url: db.url, workers: 4, claim: claims.claim, complete: null, dueBefore: due });
+    expect([result.claimsOnly, result.duePosts, result.claimed]).toEqual([true, DUE_POSTS, DUE_POSTS]);
+    expect([result.doubleClaims, result.doubleClaimedInDb, result.lostPosts]).toEqual([[], [], []]);
+    // Nothing was reported: every post is still SCHEDULED and leased.
+    const [held] = await db.query<{ scheduled: number; leased: number }>(
+      `SELECT count(*) FILTER (WHERE p.status = 'SCHEDULED')::int AS scheduled, count(q.lease_token)::int AS leased
+         FROM public.posts p LEFT JOIN public.publish_queue q ON q.post_id = p.id`,
+    );
+    expect(held).toEqual({ scheduled: DUE_POSTS, leased: DUE_POSTS });
+    expect(await releaseBenchLeases(db.url, 4)).toBe(DUE_POSTS);
+    const [back] = await db.query<{ leased: number; claims: number }>(`SELECT count(lease_token)::int AS leased, sum(claims)::int AS claims FROM public.publish_queue`);
+    expect(back).toEqual({ leased: 0, claims: 0 });
+  });
+
+  it('flags, with claims only, a post leased twice and a post never leased', async () => {
+    const claims = lifecycleWorker(5, due);
+    const [{ id: first }] = await db.query<{ id: string }>(`SELECT id FROM public.posts ORDER BY scheduled_at LIMIT 1`);
+    const [{ id: last }] = await db.query<{ id: string }>(`SELECT id FROM public.posts ORDER BY scheduled_at DESC LIMIT 1`);
+    let reopened = false;
+    const faulty: ClaimFn = async (client, workerId) => {
+      const ids = await claims.claim(client, workerId);
+      // The oldest post's lease vanishes once (a broken queue), so a second claim takes it again;
+      // the newest post is pulled out of the queue, so nobody ever leases it.
+      if (!reopened && ids.includes(String(first))) {
+        reopened = true;
+        await client.query(`UPDATE public.publish_queue SET lease_token = NULL, leased_by = NULL, lease_until = NULL WHERE post_id = $1`, [first]);
+      }
+      await client.query(`UPDATE public.publish_queue SET due_at = due_at + interval '10 years' WHERE post_id = $1 AND lease_token IS NULL`, [last]);
+      return ids;
+    };
+    const result = await runQueue({ url: db.url, workers: 2, claim: faulty, complete: null, dueBefore: due });
+    expect(result.doubleClaims).toEqual([{ id: String(first), times: 2 }]);
+    expect(result.doubleClaimedInDb).toEqual([String(first)]);
+    expect(result.lostPosts).toEqual([String(last)]);
   });
 
   it('counts a post left unpublished as lost', async () => {
