@@ -29,8 +29,9 @@ export async function explain(client: ClientBase, query: QueryFile, params: unkn
  * it, so the checks see every scan: auto_explain logs each nested statement's plan as JSON when it
  * ends, and client_min_messages = log sends those lines to this session. The call runs with the
  * given parameters in a transaction that is rolled back. LOAD needs the server's superuser.
+ * analyze: the nested plans carry what each node did (actual rows, rows removed by a filter).
  */
-export async function explainWithNested(superuserUrl: string, query: QueryFile, params: unknown[]): Promise<PlanNode> {
+export async function explainWithNested(superuserUrl: string, query: QueryFile, params: unknown[], analyze = false): Promise<PlanNode> {
   const client = new Client({ connectionString: superuserUrl });
   await client.connect();
   const nested: PlanNode[] = [];
@@ -43,7 +44,7 @@ export async function explainWithNested(superuserUrl: string, query: QueryFile, 
     const outer = await explain(client, query, params);
     await client.query(`LOAD 'auto_explain'`);
     await client.query('BEGIN');
-    for (const setting of ['log_min_duration = 0', 'log_nested_statements = on', 'log_format = json']) {
+    for (const setting of ['log_min_duration = 0', 'log_nested_statements = on', 'log_format = json', `log_analyze = ${analyze ? 'on' : 'off'}`]) {
       await client.query(`SET LOCAL auto_explain.${setting}`);
     }
     await client.query('SET LOCAL client_min_messages = log');
