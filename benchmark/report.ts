@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { p95Chart } from './chart';
 import type { BenchResult } from './run';
+import { quotient } from './stats';
 import { TARGETS } from './targets';
 import type { GrowthSize, RefreshFigures } from './sections/history-growth';
 
@@ -39,7 +40,6 @@ const n = (v: number | null | undefined, digits = 2): string =>
   v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 const ms = (v: number) => n(v, v >= 100 ? 0 : v >= 10 ? 1 : 2);
 const yes = (ok: boolean) => (ok ? 'yes' : '**NO**');
-const ratio2 = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
 function table(header: string[], rows: (string | number)[][]): string {
@@ -236,8 +236,8 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
     );
     out.push('');
     out.push(
-      `Ratios: the hand-out ${n(ratio2(queue.burstHandOut.claimsPerSecond, fo.claimsPerSecond), 2)}x pg-boss's fetch; the whole lifecycle ${n(ratio2(queue.burst.claimsPerSecond, w.claimsPerSecond), 2)}x pg-boss writing the posts back ` +
-        `and ${n(ratio2(queue.burst.claimsPerSecond, b.claimsPerSecond), 2)}x pg-boss completing jobs that write nothing. ` +
+      `Ratios: the hand-out ${n(quotient(queue.burstHandOut.claimsPerSecond, fo.claimsPerSecond), 2)}x pg-boss's fetch; the whole lifecycle ${n(quotient(queue.burst.claimsPerSecond, w.claimsPerSecond), 2)}x pg-boss writing the posts back ` +
+        `and ${n(quotient(queue.burst.claimsPerSecond, b.claimsPerSecond), 2)}x pg-boss completing jobs that write nothing. ` +
         'pg-boss completes a job by updating its own job row; the lifecycle\'s report also writes the post\'s targets, the post\'s final status and the outcome. ' +
         `In the write-back run each worker, before completing a batch, publishes its posts' targets and marks the posts PUBLISHED in one statement (no fence, outcome or retry bookkeeping): the least a publisher on pg-boss writes. Posts left unpublished by it: ${w.unpublishedPosts ?? 'n/a'}.`,
     );

@@ -27,7 +27,7 @@ import {
 } from './sections/publishing-queue';
 import { GrowthResult, runHistoryGrowth } from './sections/history-growth';
 import { BenchServer, ServerFacts, openBenchServer, serverFacts, urlFor, withClient } from './server';
-import { LatencySummary, summarize, timed } from './stats';
+import { LatencySummary, quotient, summarize, timed } from './stats';
 import { TARGETS, TargetCheck, check } from './targets';
 
 /** Everything one benchmark run measured; bench-results/<run>.json holds it verbatim. */
@@ -440,8 +440,6 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
   }
 }
 
-const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
-
 export function targetChecks(result: BenchResult): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const q of result.queries) {
@@ -449,14 +447,13 @@ export function targetChecks(result: BenchResult): TargetCheck[] {
   }
   if (result.queue) {
     const q = result.queue;
-    const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 100) / 100 : 0);
     checks.push(check(TARGETS.scheduledPosts, `backlog of ${q.handOut.duePosts}, ${q.handOut.workers} workers, batch ${q.batchSize}`, q.handOut.claimsPerSecond));
     checks.push(check(TARGETS.burstClaims, `burst of ${q.burstHandOut.duePosts}, ${q.burstHandOut.workers} workers, batch ${q.burstBatchSize}`, q.burstHandOut.claimsPerSecond));
     checks.push(
-      check(TARGETS.handOutVsPgBoss, `${n0(q.burstHandOut.claimsPerSecond)} / ${n0(q.pgBossFetchOnly.claimsPerSecond)} claims/s`, ratio(q.burstHandOut.claimsPerSecond, q.pgBossFetchOnly.claimsPerSecond)),
+      check(TARGETS.handOutVsPgBoss, `${q.burstHandOut.claimsPerSecond} / ${q.pgBossFetchOnly.claimsPerSecond} claims/s`, quotient(q.burstHandOut.claimsPerSecond, q.pgBossFetchOnly.claimsPerSecond)),
     );
     checks.push(
-      check(TARGETS.lifecycleVsPgBoss, `${n0(q.burst.claimsPerSecond)} / ${n0(q.pgBossWriteBack.claimsPerSecond)} posts/s`, ratio(q.burst.claimsPerSecond, q.pgBossWriteBack.claimsPerSecond)),
+      check(TARGETS.lifecycleVsPgBoss, `${q.burst.claimsPerSecond} / ${q.pgBossWriteBack.claimsPerSecond} posts/s`, quotient(q.burst.claimsPerSecond, q.pgBossWriteBack.claimsPerSecond)),
     );
   }
   const claim = result.queries.find((q) => q.name === 'scheduled_post_claim');

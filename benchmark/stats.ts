@@ -37,3 +37,8 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: 
   const value = await work();
   return { value, ms: Number(process.hrtime.bigint() - start) / 1e6 };
 }
+
+/** a / b, NaN when b is not positive (a rate against a run that did nothing): a check on it fails. */
+export function quotient(a: number, b: number): number {
+  return b > 0 ? a / b : Number.NaN;
+}

@@ -122,6 +122,9 @@ export function lifecycleWorker(batchSize: number, dueBefore?: Date): { claim: C
   };
 }
 
+/** The worker id of the drain's i-th worker (1-based): its leases carry it, and its release names it. */
+export const benchWorkerId = (index: number) => `bench-worker-${index}`;
+
 export async function runQueue(options: QueueOptions): Promise<QueueResult> {
   const claimsOnly = options.complete === null;
   const complete = options.complete ?? legacyComplete;
@@ -151,7 +154,7 @@ export async function runQueue(options: QueueOptions): Promise<QueueResult> {
     const cpu = cpuWindow(options.dataDir);
     const started = Date.now();
     const worker = async (client: Client, index: number) => {
-      const workerId = `bench-worker-${index}`;
+      const workerId = benchWorkerId(index);
       while (!stop) {
         const { value: ids, ms } = await timed(() => options.claim(client, workerId));
         if (ids.length === 0) break;
@@ -206,7 +209,7 @@ export async function releaseBenchLeases(url: string, workers: number): Promise<
   await client.connect();
   try {
     let released = 0;
-    for (let i = 1; i <= workers; i++) released += await new PublishingQueue(client, { workerId: `bench-worker-${i}` }).release();
+    for (let i = 1; i <= workers; i++) released += await new PublishingQueue(client, { workerId: benchWorkerId(i) }).release();
     await client.query('VACUUM (ANALYZE) public.publish_queue');
     return released;
   } finally {
