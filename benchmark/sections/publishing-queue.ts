@@ -361,7 +361,9 @@ export async function lifecycleUnderFaults(options: FaultOptions): Promise<Fault
     const started = Date.now();
 
     // release-stuck-claims, as the scheduler would run it, on a compressed clock.
-    const executor = new PgExecutor(new Pool({ connectionString: options.url, max: 1, application_name: 'dbops:bench-requeue' }));
+    const requeuePool = new Pool({ connectionString: options.url, max: 1, application_name: 'dbops:bench-requeue' });
+    requeuePool.on('error', () => undefined); // the fault steps terminate backends on purpose
+    const executor = new PgExecutor(requeuePool);
     const requeueTask = async (extra: Record<string, unknown> = {}) => {
       const sink = new MemorySink();
       const result = await runTask(
