@@ -210,7 +210,7 @@ export async function releaseBenchLeases(url: string, workers: number): Promise<
   try {
     let released = 0;
     for (let i = 1; i <= workers; i++) released += await new PublishingQueue(client, { workerId: benchWorkerId(i) }).release();
-    await client.query('VACUUM (ANALYZE) public.publish_queue');
+    await client.query('VACUUM (ANALYZE) public.publish_queue, public.publish_ready');
     return released;
   } finally {
     await client.end();
@@ -252,7 +252,7 @@ export async function insertBurst(url: string, posts: number, targets: number, d
         [posts, dueAt, targets],
       )
     ).rows;
-    await client.query('VACUUM (ANALYZE) public.publish_queue');
+    await client.query('VACUUM (ANALYZE) public.publish_queue, public.publish_ready');
     await client.query('ANALYZE public.posts, public.post_targets');
     return { firstId: range.first_id, lastId: range.last_id };
   } finally {

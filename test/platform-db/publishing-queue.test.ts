@@ -58,19 +58,24 @@ describe('publishing queue', () => {
     const client = await pool.connect();
     let claimed: ClaimedPost[];
     let updated: string;
+    let hot: string;
     try {
       await client.query('BEGIN');
       claimed = await new PublishingQueue(client, { workerId: 'w1' }).claim(3);
-      [{ updated }] = (
-        await client.query<{ updated: string }>(`SELECT pg_stat_get_xact_tuples_updated('public.publish_queue'::regclass)::text AS updated`)
+      [{ updated, hot }] = (
+        await client.query<{ updated: string; hot: string }>(
+          `SELECT pg_stat_get_xact_tuples_updated('public.publish_queue'::regclass)::text AS updated,
+                  pg_stat_get_xact_tuples_hot_updated('public.publish_queue'::regclass)::text AS hot`,
+        )
       ).rows;
       await client.query('COMMIT');
     } finally {
       client.release();
     }
     expect(claimed.map((c) => c.postId)).toEqual(ids.slice(0, 3));
-    // Three queue rows leased, one update each.
+    // Three queue rows leased, one update each, every one HOT (110): no index entry written.
     expect(updated).toBe('3');
+    expect(hot).toBe('3');
     for (const c of claimed) {
       expect(c.attempt).toBe(1);
       expect(c.targets).toHaveLength(3);
@@ -85,17 +90,76 @@ describe('publishing queue', () => {
     expect(rest.map((c) => c.postId)).toEqual(ids.slice(3));
   });
 
-  it('walks past no post another worker holds (109: the claim reads only unheld rows)', async () => {
+  it('walks past no post another worker holds (110: the claim walks the list of unheld rows)', async () => {
     await schedule(40, 1);
     const held = await queue('holder').claim(30);
     expect(held).toHaveLength(30);
     // The claim's own statements, run and rolled back with auto_explain: the scan that picks the
-    // batch must not have read a held row and dropped it (080's walk along publish_queue_due_idx
-    // read and dropped all 30).
+    // batch reads the candidates list alone, and must not have read a held row and dropped it
+    // (080's walk along publish_queue_due_idx read and dropped all 30).
     const plan = await explainWithNested(db.superuserUrl, loadQueryFile('scheduled_post_claim'), [new Date(), 5, 'next', 60], true);
-    const scans = planNodes(plan).filter((n) => n['Relation Name'] === 'publish_queue' && /Index/.test(n['Node Type']) && n['Index Name'] !== 'publish_queue_pkey');
-    expect(scans.map((n) => [n['Index Name'], n['Actual Rows'], n['Rows Removed by Filter'] ?? 0])).toEqual([['publish_queue_ready_idx', 5, 0]]);
+    const picks = planNodes(plan).filter((n) => ['publish_queue', 'publish_ready'].includes(n['Relation Name'] as string) && /Index/.test(n['Node Type']) && n['Index Name'] !== 'publish_queue_pkey');
+    expect(picks.map((n) => [n['Index Name'], n['Actual Rows'], n['Rows Removed by Filter'] ?? 0])).toEqual([['publish_ready_pkey', 5, 0]]);
     await queue('holder').release();
+  });
+
+  /** Unheld queue rows missing from publish_ready, and list rows that are not an unheld queue row. */
+  const listDrift = async () => {
+    const [row] = await db.query<{ unlisted: string[] | null; stale: string[] | null }>(
+      `SELECT (SELECT array_agg(q.post_id::text ORDER BY q.post_id) FROM publish_queue q
+                WHERE q.lease_token IS NULL AND NOT EXISTS (SELECT FROM publish_ready r WHERE r.post_id = q.post_id AND r.due_at = q.due_at)) AS unlisted,
+              (SELECT array_agg(r.post_id::text ORDER BY r.post_id) FROM publish_ready r
+                WHERE NOT EXISTS (SELECT FROM publish_queue q WHERE q.post_id = r.post_id AND q.due_at = r.due_at AND q.lease_token IS NULL)) AS stale`,
+    );
+    return { unlisted: row.unlisted ?? [], stale: row.stale ?? [] };
+  };
+
+  it('lists exactly the unheld queue rows in publish_ready through every transition (110)', async () => {
+    const clean = { unlisted: [], stale: [] };
+    const ids = await schedule(6, 1);
+    expect(await listDrift()).toEqual(clean);
+    expect(await db.query(`SELECT count(*)::int AS n FROM publish_ready`)).toEqual([{ n: 6 }]);
+    // Rescheduled while unheld: the entry moves.
+    await db.query(`UPDATE posts SET scheduled_at = scheduled_at - interval '1 hour' WHERE id = $1`, [ids[5]]);
+    expect(await listDrift()).toEqual(clean);
+
+    const q = queue('w1');
+    const claimed = await q.claim(6);
+    expect(claimed).toHaveLength(6);
+    expect(await db.query(`SELECT count(*)::int AS n FROM publish_ready`)).toEqual([{ n: 0 }]);
+    const lease = (postId: string) => claimed.find((c) => c.postId === postId)!;
+
+    // Finished: the held row goes, nothing to list.
+    await q.complete(lease(ids[0]).targets[0].targetId, lease(ids[0]).leaseToken, 'ext-0');
+    // A retry's backoff ends the lease: listed at its new due time.
+    expect(await q.fail(lease(ids[1]).targets[0].targetId, lease(ids[1]).leaseToken, 'HTTP 503', { retryable: true })).toBe('retry-scheduled');
+    // Requeued after its lease expired.
+    await expire(ids[2]);
+    await db.query(`SELECT * FROM dbops.release_stuck_claims()`);
+    // Rescheduled while held: listed only once the lease ends.
+    await db.query(`UPDATE posts SET scheduled_at = scheduled_at + interval '1 minute' WHERE id = $1`, [ids[3]]);
+    expect(await listDrift()).toEqual(clean);
+    expect((await db.query<{ post_id: string }>(`SELECT post_id::text FROM publish_ready ORDER BY post_id`)).map((r) => r.post_id)).toEqual([ids[1], ids[2]]);
+    // Handed back by the stopping worker.
+    expect(await q.release()).toBe(3); // ids[3], ids[4], ids[5]
+    expect(await listDrift()).toEqual(clean);
+    // Unscheduled and deleted while unheld: their entries go.
+    await db.query(`UPDATE posts SET status = 'DRAFT' WHERE id = $1`, [ids[4]]);
+    await db.query(`DELETE FROM posts WHERE id = $1`, [ids[5]]);
+    expect(await listDrift()).toEqual(clean);
+    expect((await db.query<{ post_id: string }>(`SELECT post_id::text FROM publish_ready ORDER BY post_id`)).map((r) => r.post_id)).toEqual([ids[1], ids[2], ids[3]]);
+  });
+
+  it('leases a listed post only if its queue row is unheld: a stale entry costs a row, never a second lease', async () => {
+    const [id, other] = await schedule(2, 1, 20);
+    const [held] = await queue('w1').claim(1);
+    expect(held.postId).toBe(id);
+    // An entry for the held post, as a path outside the triggers might leave one.
+    await db.query(`INSERT INTO publish_ready (due_at, post_id) SELECT due_at - interval '1 minute', post_id FROM publish_queue WHERE post_id = $1`, [id]);
+    const next = await queue('w2').claim(5);
+    expect(next.map((c) => c.postId)).toEqual([other]);
+    expect((await queued(id))[0]).toMatchObject({ lease_token: held.leaseToken, leased_by: 'w1', claims: 1 });
+    expect(await listDrift()).toEqual({ unlisted: [], stale: [] });
   });
 
   it('completes a post when every target is published: PUBLISHED, external ids kept, queue row gone, outcome recorded', async () => {
