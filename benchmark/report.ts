@@ -239,7 +239,7 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
       `Ratios: the hand-out ${n(quotient(queue.burstHandOut.claimsPerSecond, fo.claimsPerSecond), 2)}x pg-boss's fetch; the whole lifecycle ${n(quotient(queue.burst.claimsPerSecond, w.claimsPerSecond), 2)}x pg-boss writing the posts back ` +
         `and ${n(quotient(queue.burst.claimsPerSecond, b.claimsPerSecond), 2)}x pg-boss completing jobs that write nothing. ` +
         'pg-boss completes a job by updating its own job row; the lifecycle\'s report also writes the post\'s targets, the post\'s final status and the outcome. ' +
-        `In the write-back run each worker, before completing a batch, publishes its posts' targets and marks the posts PUBLISHED in one statement (no fence, outcome or retry bookkeeping): the least a publisher on pg-boss writes. Posts left unpublished by it: ${w.unpublishedPosts ?? 'n/a'}.`,
+        `In the write-back run each worker, before completing a batch, publishes its posts' targets and marks the posts PUBLISHED in one statement (no fence, outcome or retry bookkeeping): the least a publisher on pg-boss writes. Its posts are not in publish_queue (the queue triggers of posts are off for that run), as on a platform whose queue is pg-boss. Posts left unpublished by it: ${w.unpublishedPosts ?? 'n/a'}.`,
     );
     out.push('');
     const split = [

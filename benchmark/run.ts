@@ -18,6 +18,7 @@ import {
   LEGACY_CLAIM_SQL,
   QueueResult,
   insertBurst,
+  withoutPublishQueueTriggers,
   legacyComplete,
   lifecycleUnderFaults,
   lifecycleWorker,
@@ -288,13 +289,14 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
       const pgBossFetchOnly = await pgBossDrain({ ...pgBossOptions, fetchOnly: true }, options.repoRoot);
       const pgBoss = await pgBossDrain(pgBossOptions, options.repoRoot);
       // The same burst of posts again, as a publisher on pg-boss would drain it: it too must write
-      // the targets and the posts, which pg-boss knows nothing of.
+      // the targets and the posts, which pg-boss knows nothing of. A platform on pg-boss has no
+      // publish_queue: its posts are neither queued nor dequeued by 080's triggers here.
       progress.log(`  pg-boss writing the posts back: ${spec.queueBurstPosts} posts`);
-      const writeBackPosts = await insertBurst(optimizedUrl, spec.queueBurstPosts, spec.targetsPerPost, new Date(anchor.getTime() + 86_400_000));
-      const pgBossWriteBack = await pgBossDrain(
-        { ...pgBossOptions, writeBack: { firstPostId: writeBackPosts.firstId, lastPostId: writeBackPosts.lastId } },
-        options.repoRoot,
-      );
+      const { writeBackPosts, pgBossWriteBack } = await withoutPublishQueueTriggers(optimizedUrl, async () => {
+        const posts = await insertBurst(optimizedUrl, spec.queueBurstPosts, spec.targetsPerPost, new Date(anchor.getTime() + 86_400_000));
+        const drained = await pgBossDrain({ ...pgBossOptions, writeBack: { firstPostId: posts.firstId, lastPostId: posts.lastId } }, options.repoRoot);
+        return { writeBackPosts: posts, pgBossWriteBack: drained };
+      });
       pgBossWriteBack.unpublishedPosts = await withClient(optimizedUrl, async (client) =>
         Number(
           (

@@ -7,6 +7,7 @@ import { ClaimedPost, PublishingQueue, TargetReport } from '../../platform-db/pu
 import { loadQueryFile } from '../../sql/query-files';
 import { Rng } from '../rng';
 import { LatencySummary, summarize, timed } from '../stats';
+import { withClient } from '../server';
 
 /**
  * Section 4, the publishing queue:
@@ -214,6 +215,23 @@ export async function releaseBenchLeases(url: string, workers: number): Promise<
     return released;
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Runs `work` with posts' publish_queue triggers (080) off, as on a platform whose queue is
+ * elsewhere (pg-boss): posts inserted or published meanwhile are not queued or dequeued.
+ */
+export async function withoutPublishQueueTriggers<T>(url: string, work: () => Promise<T>): Promise<T> {
+  const toggle = (on: boolean) =>
+    withClient(url, (client) =>
+      client.query(`ALTER TABLE public.posts ${on ? 'ENABLE' : 'DISABLE'} TRIGGER posts_publish_queue_insert, ${on ? 'ENABLE' : 'DISABLE'} TRIGGER posts_publish_queue_update`),
+    );
+  await toggle(false);
+  try {
+    return await work();
+  } finally {
+    await toggle(true);
   }
 }
 

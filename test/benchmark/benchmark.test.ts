@@ -4,7 +4,7 @@ import { createEmptyDatabase, createTestDatabase, TestDatabase } from '../suppor
 import { chartOf, markdownReport } from '../../benchmark/report';
 import { BenchResult, runBenchmark } from '../../benchmark/run';
 import { expectedRowCounts, scaleSpec } from '../../benchmark/scale';
-import { ClaimFn, lifecycleWorker, releaseBenchLeases, runQueue } from '../../benchmark/sections/publishing-queue';
+import { ClaimFn, lifecycleWorker, releaseBenchLeases, runQueue, withoutPublishQueueTriggers } from '../../benchmark/sections/publishing-queue';
 
 /**
  * The benchmark harness at tiny scale, inside npm test: it generates what the scale promises,
@@ -295,6 +295,22 @@ describe('publishing queue check', () => {
     expect(await releaseBenchLeases(db.url, 4)).toBe(DUE_POSTS);
     const [back] = await db.query<{ leased: number; claims: number }>(`SELECT count(lease_token)::int AS leased, sum(claims)::int AS claims FROM public.publish_queue`);
     expect(back).toEqual({ leased: 0, claims: 0 });
+  });
+
+  it('keeps the pg-boss write-back posts out of publish_queue, and turns the queue triggers back on even after a failure', async () => {
+    const inQueue = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM public.publish_queue`))[0].n;
+    const schedule = () =>
+      db.query(`INSERT INTO public.posts (workspace_id, author_id, status, content, scheduled_at) SELECT (SELECT id FROM public.workspaces), (SELECT id FROM public.users), 'SCHEDULED', 'x', now()`);
+    expect(await inQueue()).toBe(DUE_POSTS);
+    await withoutPublishQueueTriggers(db.url, async () => {
+      await schedule();
+      await db.query(`UPDATE public.posts SET status = 'PUBLISHED', published_at = now() WHERE id = (SELECT min(id) FROM public.posts)`);
+    });
+    // Neither queued nor dequeued meanwhile.
+    expect(await inQueue()).toBe(DUE_POSTS);
+    await expect(withoutPublishQueueTriggers(db.url, () => Promise.reject(new Error('drain failed')))).rejects.toThrow('drain failed');
+    await schedule();
+    expect(await inQueue()).toBe(DUE_POSTS + 1);
   });
 
   it('flags, with claims only, a post leased twice and a post never leased', async () => {
