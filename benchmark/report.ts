@@ -243,26 +243,28 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
     );
     out.push('');
     const split = [
-      ['aurora-dbops burst, claims only', queue.burstHandOut.claimed, queue.burstHandOut.cpu],
-      ['aurora-dbops burst, whole lifecycle', queue.burst.claimed, queue.burst.cpu],
-      [`aurora-dbops backlog (batch ${queue.batchSize}), claims only`, queue.handOut.claimed, queue.handOut.cpu],
-      [`aurora-dbops backlog (batch ${queue.batchSize}), whole lifecycle`, queue.optimized.claimed, queue.optimized.cpu],
-      [`pg-boss ${fo.version}, fetch only`, fo.fetched, fo.cpu],
-      [`pg-boss ${w.version}, writing the posts back`, w.fetched, w.cpu],
-      [`pg-boss ${b.version}, fetch and complete`, b.fetched, b.cpu],
+      ['aurora-dbops burst, claims only', queue.burstHandOut.claimed, queue.burstHandOut.cpu, queue.burstHandOut.quiet],
+      ['aurora-dbops burst, whole lifecycle', queue.burst.claimed, queue.burst.cpu, queue.burst.quiet],
+      [`aurora-dbops backlog (batch ${queue.batchSize}), claims only`, queue.handOut.claimed, queue.handOut.cpu, queue.handOut.quiet],
+      [`aurora-dbops backlog (batch ${queue.batchSize}), whole lifecycle`, queue.optimized.claimed, queue.optimized.cpu, queue.optimized.quiet],
+      [`pg-boss ${fo.version}, fetch only`, fo.fetched, fo.cpu, fo.quiet],
+      [`pg-boss ${w.version}, writing the posts back`, w.fetched, w.cpu, w.quiet],
+      [`pg-boss ${b.version}, fetch and complete`, b.fetched, b.cpu, b.quiet],
     ] as const;
     if (split.some(([, , cpu]) => cpu)) {
       out.push(
         'Where the CPU went, over each drain\'s workers alone: server = every process of the embedded PostgreSQL (sessions, WAL writer, autovacuum); client = the process running the workers; box = busy CPU of every core of the machine, whoever used it. ' +
-          'Here both share the box\'s cores; in production the publishers run elsewhere, so the server CPU per post is what sizes the database instance for a rate.',
+          'Here both share the box\'s cores; in production the publishers run elsewhere, so the server CPU per post is what sizes the database instance for a rate. ' +
+          'Each drain starts after a CHECKPOINT and once no autovacuum worker runs (quiet wait), so that a checkpoint or a vacuum left by the drain before does not fall on the one after.',
       );
       out.push('');
       out.push(
         table(
-          ['Run', 'Posts', 'Wall s', 'Server CPU s', 'Client CPU s', 'Box busy CPU s', 'Server CPU ms/post', 'Client CPU ms/post', 'Posts/s per server core'],
-          split.map(([label, posts, cpu]) => [
+          ['Run', 'Posts', 'Quiet wait s', 'Wall s', 'Server CPU s', 'Client CPU s', 'Box busy CPU s', 'Server CPU ms/post', 'Client CPU ms/post', 'Posts/s per server core'],
+          split.map(([label, posts, cpu, quiet]) => [
             label,
             n(posts, 0),
+            quiet ? `${n(quiet.waitMs / 1000, 1)}${quiet.autovacuumWorkers ? ` (${quiet.autovacuumWorkers} autovacuum still running)` : ''}` : 'n/a',
             cpu ? n(cpu.wallSeconds, 1) : 'n/a',
             cpu ? n(cpu.serverSeconds, 1) : 'n/a',
             cpu ? n(cpu.clientSeconds, 1) : 'n/a',

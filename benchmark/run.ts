@@ -261,10 +261,10 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
       // The generated backlog: first claims only (the queue's hand-out), the leases handed back,
       // then the whole lifecycle (lease, batched report) over the same posts; the posts-based claim on the baseline.
       const backlogClaims = lifecycleWorker(spec.queueBatchSize, anchor);
-      const handOut = await runQueue({ url: optimizedUrl, workers, claim: backlogClaims.claim, complete: null, dueBefore: anchor, dataDir });
+      const handOut = await runQueue({ url: optimizedUrl, workers, claim: backlogClaims.claim, complete: null, dueBefore: anchor, dataDir, quiet: true });
       await releaseBenchLeases(optimizedUrl, workers);
       const lifecycle = lifecycleWorker(spec.queueBatchSize, anchor);
-      const optimizedQueue = await runQueue({ url: optimizedUrl, workers, claim: lifecycle.claim, complete: lifecycle.complete, dueBefore: anchor, dataDir });
+      const optimizedQueue = await runQueue({ url: optimizedUrl, workers, claim: lifecycle.claim, complete: lifecycle.complete, dueBefore: anchor, dataDir, quiet: true });
       step.advance(1);
       const baselineQueue = await runQueue({
         url: baselineUrl,
@@ -279,13 +279,13 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
       progress.log(`  inserting a burst of ${spec.queueBurstPosts} posts due at one instant`);
       await insertBurst(optimizedUrl, spec.queueBurstPosts, spec.targetsPerPost, anchor);
       const burstClaims = lifecycleWorker(spec.queueBurstBatchSize, anchor);
-      const burstHandOut = await runQueue({ url: optimizedUrl, workers, claim: burstClaims.claim, complete: null, dueBefore: anchor, dataDir });
+      const burstHandOut = await runQueue({ url: optimizedUrl, workers, claim: burstClaims.claim, complete: null, dueBefore: anchor, dataDir, quiet: true });
       await releaseBenchLeases(optimizedUrl, workers);
       const burstWorker = lifecycleWorker(spec.queueBurstBatchSize, anchor);
-      const burst = await runQueue({ url: optimizedUrl, workers, claim: burstWorker.claim, complete: burstWorker.complete, dueBefore: anchor, dataDir });
+      const burst = await runQueue({ url: optimizedUrl, workers, claim: burstWorker.claim, complete: burstWorker.complete, dueBefore: anchor, dataDir, quiet: true });
       step.advance(1);
       progress.log(`  pg-boss: ${spec.queueBurstPosts} jobs, ${workers} workers, batch ${spec.queueBurstBatchSize}: fetch only, then fetch and complete`);
-      const pgBossOptions = { url: optimizedUrl, jobs: spec.queueBurstPosts, workers, batchSize: spec.queueBurstBatchSize, dataDir };
+      const pgBossOptions = { url: optimizedUrl, jobs: spec.queueBurstPosts, workers, batchSize: spec.queueBurstBatchSize, dataDir, quiet: true };
       const pgBossFetchOnly = await pgBossDrain({ ...pgBossOptions, fetchOnly: true }, options.repoRoot);
       const pgBoss = await pgBossDrain(pgBossOptions, options.repoRoot);
       // The same burst of posts again, as a publisher on pg-boss would drain it: it too must write

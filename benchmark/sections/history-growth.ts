@@ -1,4 +1,3 @@
-import { loadavg } from 'node:os';
 import { Client, Pool } from 'pg';
 import type { QueryFile } from '../../sql/query-files';
 import { applyOptimizations, createDatabase, dropDatabase, loadBaseline } from '../databases';
@@ -10,6 +9,7 @@ import { summarize } from '../stats';
 import { runMaintenanceTask } from './maintenance';
 import { explainAnalyze, measure } from './query-patterns';
 import { TARGETS } from '../targets';
+import { Quiet, waitForQuietServer } from '../quiet';
 
 /**
  * Section 7: does the cost follow new data or history? The same hour of writes at the spec's
@@ -113,17 +113,8 @@ export interface GrowthSize {
    * plan: EXPLAIN (ANALYZE, BUFFERS) with the p95 execution's parameters, when the p95 misses the query goal.
    */
   patterns: { name: string; p95Ms: number; p50Ms: number; coldP95Ms: number; executions: number; plan?: string }[];
-  /** How quiet the server was when the patterns started (quietBeforePatterns). */
+  /** How quiet the server was when the patterns started (waitForQuietServer). */
   quiet: Quiet;
-}
-
-export interface Quiet {
-  /** The CHECKPOINT and the wait for autovacuum workers, together. */
-  waitMs: number;
-  /** Autovacuum workers still running when the wait gave up (0: none). */
-  autovacuumWorkers: number;
-  /** The machine's 1-minute load average as the patterns started. */
-  loadAverage: number;
 }
 
 export interface GrowthResult {
@@ -240,26 +231,6 @@ export async function applyHour(client: Client, hour: GrowthHour, anchor: Date, 
   }
 }
 
-/**
- * The hour of writes leaves dirty pages and tables past their autovacuum thresholds. On a 2-core
- * machine a checkpoint or a vacuum of a 4x-sized index running beside the patterns takes a core
- * and shows up in every pattern's p95, at whichever size it happens to fall. So the patterns start
- * after the caller's VACUUM (ANALYZE), a CHECKPOINT, and once no autovacuum worker runs (up to
- * maxWaitMs); what the wait took and what was left are reported beside the figures.
- */
-export async function quietBeforePatterns(client: Client, maxWaitMs = 600_000): Promise<Quiet> {
-  const t0 = Date.now();
-  await client.query('CHECKPOINT');
-  let workers = 0;
-  for (;;) {
-    const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'");
-    workers = rows[0].n;
-    if (workers === 0 || Date.now() - t0 >= maxWaitMs) break;
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-  }
-  return { waitMs: Date.now() - t0, autovacuumWorkers: workers, loadAverage: Math.round(loadavg()[0] * 100) / 100 };
-}
-
 async function patternP95s(client: Client, queries: QueryFile[], sampler: ParamSampler, executions: number): Promise<GrowthSize['patterns']> {
   const out: GrowthSize['patterns'] = [];
   const warmup = Math.min(5, Math.max(1, Math.floor(executions / 20)));
@@ -357,12 +328,12 @@ export async function runHistoryGrowth(options: {
         const day = await dayVolume(client, options.anchor);
         const refresh = await runMaintenanceTask(pool, { task: 'refresh-materialized-views', options: {}, note: 'the hour, incremental' });
         // The hour left its tables past autovacuum's thresholds; a worker started by that would
-        // vacuum a 4x table's indexes beside the patterns (quietBeforePatterns only waits for one
+        // vacuum a 4x table's indexes beside the patterns (waitForQuietServer only waits for one
         // already running). Vacuumed here, the way autovacuum keeps a running platform.
         await client.query('VACUUM (ANALYZE)');
         const [{ bytes }] = (await client.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes')).rows;
         const sampler = new ParamSampler(await readDataShape(client, options.anchor), new Rng(options.seed));
-        const quiet = await quietBeforePatterns(client);
+        const quiet = await waitForQuietServer(client);
         const patterns = await patternP95s(client, options.queries, sampler, options.spec.queryExecutions);
         const full = await runMaintenanceTask(pool, { task: 'refresh-materialized-views', options: { full: true }, note: 'full rebuild, same data' });
         sizes.push({

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { CpuSplit, cpuWindow } from '../cpu';
 import { LatencySummary, summarize, timed } from '../stats';
+import { Quiet, waitForQuietServer } from '../quiet';
+import { withClient } from '../server';
 
 /**
  * The side-by-side: the same burst as jobs in pg-boss (npm, a PostgreSQL job queue on SKIP
@@ -32,6 +34,8 @@ export interface PgBossOptions {
   fetchOnly?: boolean;
   /** The embedded server's data directory: the drain's server CPU is read from its processes. */
   dataDir?: string;
+  /** Start the drain after a CHECKPOINT and once no autovacuum worker runs (waitForQuietServer), as runQueue. */
+  quiet?: boolean;
 }
 
 /**
@@ -71,6 +75,8 @@ export interface PgBossResult {
   unpublishedPosts?: number;
   /** Server CPU and this child's own CPU over the drain (the job inserts before it left out); with dataDir only. */
   cpu?: CpuSplit;
+  /** With options.quiet: how quiet the server was when the drain started. */
+  quiet?: Quiet;
 }
 
 const QUEUE = 'bench-publish';
@@ -101,6 +107,7 @@ async function drain(options: PgBossOptions): Promise<PgBossResult> {
       await boss.insert(QUEUE, Array.from({ length: n }, (_, k) => ({ data: { post: first + i + k } })));
     }
     const insertMs = Date.now() - t;
+    const quiet = options.quiet ? await withClient(options.url, (client) => waitForQuietServer(client)) : undefined;
     const seen = new Map<string, number>();
     const fetchMs: number[] = [];
     const completeMs: number[] = [];
@@ -148,6 +155,7 @@ async function drain(options: PgBossOptions): Promise<PgBossResult> {
       doubleFetches: [...seen.values()].filter((v) => v > 1).length,
       insertMs,
       cpu: cpuSplit,
+      quiet,
     };
   } finally {
     await boss.deleteQueue(QUEUE).catch(() => undefined);

@@ -8,6 +8,7 @@ import { loadQueryFile } from '../../sql/query-files';
 import { Rng } from '../rng';
 import { LatencySummary, summarize, timed } from '../stats';
 import { withClient } from '../server';
+import { Quiet, waitForQuietServer } from '../quiet';
 
 /**
  * Section 4, the publishing queue:
@@ -42,6 +43,8 @@ export interface QueueOptions {
   setup?: (client: Client) => Promise<void>;
   /** The instant "now" for due-ness: posts scheduled at or before it are the backlog. */
   dueBefore: Date;
+  /** Start the drain after a CHECKPOINT and once no autovacuum worker runs (waitForQuietServer). */
+  quiet?: boolean;
 }
 
 export interface QueueResult {
@@ -65,6 +68,8 @@ export interface QueueResult {
   claimsOnly: boolean;
   /** Server and client CPU over the workers' drain (with dataDir; absent where the server's CPU cannot be read). */
   cpu?: CpuSplit;
+  /** With options.quiet: how quiet the server was when the drain started. */
+  quiet?: Quiet;
 }
 
 /** A claim statement with the scheduled_post_claim parameters: due before, batch size, worker id, lease seconds. */
@@ -140,6 +145,7 @@ export async function runQueue(options: QueueOptions): Promise<QueueResult> {
       : `SELECT id, publish_attempts AS claims FROM public.posts WHERE status = 'SCHEDULED' AND scheduled_at <= $1 ORDER BY id`;
     const { rows: before } = await admin.query<{ id: string; claims: number }>(countSql, [options.dueBefore]);
     const claimsBefore = new Map(before.map((r) => [String(r.id), r.claims]));
+    const quiet = options.quiet ? await waitForQuietServer(admin) : undefined;
 
     const claimedTimes = new Map<string, number>();
     const latencies: number[] = [];
@@ -195,6 +201,7 @@ export async function runQueue(options: QueueOptions): Promise<QueueResult> {
       capped: stop,
       claimsOnly,
       cpu: split,
+      quiet,
     };
   } finally {
     await admin.end();
