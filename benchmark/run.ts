@@ -30,6 +30,7 @@ import { GrowthResult, runHistoryGrowth } from './sections/history-growth';
 import { BenchServer, ServerFacts, openBenchServer, serverFacts, urlFor, withClient } from './server';
 import { LatencySummary, quotient, summarize, timed } from './stats';
 import { TARGETS, TargetCheck, check } from './targets';
+import { Quiet, waitForQuietServer } from './quiet';
 
 /** Everything one benchmark run measured; bench-results/<run>.json holds it verbatim. */
 export interface BenchResult {
@@ -55,6 +56,8 @@ export interface BenchResult {
     load: LoadResult['timings'] & { foreignKeyChecks: boolean; cloneMs: number; optimize: OptimizeResult; initialViewFillMs: number };
   };
   queries: PatternResult[];
+  /** How quiet the server was when the patterns started (waitForQuietServer); absent when they were skipped. */
+  patternsQuiet?: Quiet;
   views: { pattern: string; view: string; viewP95Ms: number; liveP95Ms: number; liveExecutions: number; pkPointSelectP95Ms: number; speedupP95: number }[];
   pkPointSelect: LatencySummary;
   /** captureRatio: rows/s with the analytics change capture over rows/s without it (goal >= 0.85). */
@@ -165,6 +168,7 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
     await Promise.all([optimizedClient.connect(), baselineClient.connect()]);
     let queryResults: PatternResult[] = [];
     let pkPointSelect = summarize([]);
+    let patternsQuiet: Quiet | undefined;
     let sampler: ParamSampler;
     const sectionsSkipped: string[] = [...skip];
     try {
@@ -174,6 +178,9 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
 
       // --- 1. query patterns and 2. view reads ----------------------------------------------
       if (!skip.has('queries')) {
+        // The load, the migrations and the first fill of the views leave dirty pages and tables
+        // past their autovacuum thresholds; neither should fall on some patterns and not others.
+        patternsQuiet = await waitForQuietServer(optimizedClient);
         const step = progress.step('query patterns', queries.length);
         queryResults = await measurePatterns(queries, { optimized: optimizedClient, baseline: baselineClient }, sampler, {
           executions: spec.queryExecutions,
@@ -422,6 +429,7 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
         load: { ...load.timings, foreignKeyChecks: load.generation.foreignKeyChecks, cloneMs, optimize, initialViewFillMs: initialFill.durationMs },
       },
       queries: queryResults,
+      patternsQuiet,
       views,
       pkPointSelect,
       ingest,

@@ -135,9 +135,9 @@ describe('benchmark harness (tiny scale)', () => {
     expect([w.writeBack, w.fetched, w.completed, w.doubleFetches, w.unpublishedPosts]).toEqual([true, spec.queueBurstPosts, spec.queueBurstPosts, 0, 0]);
   });
 
-  it('starts every drain it compares after a CHECKPOINT and a wait for autovacuum, ours and pg-boss\'s alike', () => {
+  it('starts the query patterns, and every drain it compares, ours and pg-boss\'s alike, after a CHECKPOINT and a wait for autovacuum', () => {
     const q = result.queue!;
-    const quiets = [q.handOut, q.optimized, q.burstHandOut, q.burst, q.pgBossFetchOnly, q.pgBoss, q.pgBossWriteBack].map((r) => r.quiet);
+    const quiets = [result.patternsQuiet, ...[q.handOut, q.optimized, q.burstHandOut, q.burst, q.pgBossFetchOnly, q.pgBoss, q.pgBossWriteBack].map((r) => r.quiet)];
     for (const quiet of quiets) {
       expect(quiet).toBeDefined();
       expect(quiet!.waitMs).toBeGreaterThanOrEqual(0);
