@@ -230,10 +230,10 @@ export async function releaseBenchLeases(url: string, workers: number): Promise<
  * elsewhere (pg-boss): posts inserted or published meanwhile are not queued or dequeued.
  */
 export async function withoutPublishQueueTriggers<T>(url: string, work: () => Promise<T>): Promise<T> {
-  const toggle = (on: boolean) =>
-    withClient(url, (client) =>
-      client.query(`ALTER TABLE public.posts ${on ? 'ENABLE' : 'DISABLE'} TRIGGER posts_publish_queue_insert, ${on ? 'ENABLE' : 'DISABLE'} TRIGGER posts_publish_queue_update`),
-    );
+  const toggle = (on: boolean) => {
+    const verb = on ? 'ENABLE' : 'DISABLE';
+    return withClient(url, (client) => client.query(`ALTER TABLE public.posts ${verb} TRIGGER posts_publish_queue_insert, ${verb} TRIGGER posts_publish_queue_update`));
+  };
   await toggle(false);
   try {
     return await work();

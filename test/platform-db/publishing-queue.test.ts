@@ -1,8 +1,7 @@
 import type { Pool } from 'pg';
-import { loadQueryFiles } from '../../sql/query-files';
+import { loadQueryFile, loadQueryFiles } from '../../sql/query-files';
 import { CLAIM_SQL, ClaimedPost, PublishingQueue, PublishingQueueError, QueueQueryable } from '../../platform-db/publishing-queue';
 import { createTestDatabase, TestDatabase } from '../support/database';
-import { loadQueryFile } from '../../sql/query-files';
 import { explainWithNested, planNodes } from '../sql/query-plan-support';
 import { expireLease, postRow, queueRow, schedulePosts, seedPublishingAccounts, targetRows } from '../support/publishing';
 import { harness } from '../lambdas/tasks/helpers';
