@@ -1,4 +1,4 @@
-import type { Client } from 'pg';
+import type { Client, QueryConfig } from 'pg';
 import type { QueryFile } from '../../sql/query-files';
 import { ParamSampler } from '../params';
 import { LatencySummary, summarize, timed } from '../stats';
@@ -61,15 +61,25 @@ export async function liveAggregateSql(client: Client, query: QueryFile): Promis
   return sql;
 }
 
+/**
+ * Every value stays the text the server sent. node-postgres's conversion to JS types (dates, bigint
+ * arrays) is client CPU that grows with the result, not the database's work: 50 rows shaped like
+ * the claim's, generated without touching a table, took p50 0.45 / p95 1.30 ms parsed by default,
+ * 0.30 / 0.63 ms kept as sent, 0.19 / 0.22 ms read by pgbench (C), one after the other on one
+ * server. Both databases are timed alike.
+ */
+export const AS_SENT: QueryConfig['types'] = { getTypeParser: () => (value: string) => value };
+
 /** One execution; writing patterns run in a transaction that is rolled back, timing the statement only. */
 export async function execute(client: Client, sql: string, values: unknown[], writes: boolean): Promise<{ ms: number; rows: number }> {
+  const run = () => client.query({ text: sql, values, types: AS_SENT });
   if (!writes) {
-    const { value, ms } = await timed(() => client.query(sql, values));
+    const { value, ms } = await timed(run);
     return { ms, rows: value.rowCount ?? 0 };
   }
   await client.query('BEGIN');
   try {
-    const { value, ms } = await timed(() => client.query(sql, values));
+    const { value, ms } = await timed(run);
     return { ms, rows: value.rowCount ?? 0 };
   } finally {
     await client.query('ROLLBACK');
