@@ -118,7 +118,7 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
         '(70% of requests from workspaces in proportion to their size, 30% from any workspace; 7/30/90-day periods; 20% deeper pages). ' +
         `Baseline = the same data migrated only below 030, same parameter list, stopped after ${n(m.scale.baselinePatternBudgetMs / 1000, 0)} s ` +
         '(n shows how many ran). View reads have no view on the baseline: their baseline is the view\'s defining query computed live. ' +
-        'The claim pattern runs in a transaction that is rolled back. Client-side latency over TCP on localhost.' +
+        'The claim pattern runs in a transaction that is rolled back. Client-side latency over TCP on localhost, each value kept as the text the server sent (no conversion to JS types).' +
         (result.patternsQuiet
           ? ` The patterns started after a CHECKPOINT and once no autovacuum worker ran: waited ${n(result.patternsQuiet.waitMs / 1000, 1)} s` +
             `${result.patternsQuiet.autovacuumWorkers ? ` (gave up with ${result.patternsQuiet.autovacuumWorkers} autovacuum workers still running)` : ''}, load average then ${n(result.patternsQuiet.loadAverage, 2)}.`
