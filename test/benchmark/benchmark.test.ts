@@ -3,6 +3,7 @@ import { loadQueryFiles } from '../../sql/query-files';
 import { createEmptyDatabase, createTestDatabase, TestDatabase } from '../support/database';
 import { chartOf, markdownReport } from '../../benchmark/report';
 import { BenchResult, runBenchmark } from '../../benchmark/run';
+import { AS_SENT } from '../../benchmark/sections/query-patterns';
 import { expectedRowCounts, scaleSpec } from '../../benchmark/scale';
 import { ClaimFn, lifecycleWorker, releaseBenchLeases, runQueue, withoutPublishQueueTriggers } from '../../benchmark/sections/publishing-queue';
 
@@ -86,6 +87,17 @@ describe('benchmark harness (tiny scale)', () => {
     }
     // Parameters come from the data: the patterns find rows, not empty results everywhere.
     expect(result.queries.filter((q) => q.avgRows > 0).length).toBeGreaterThan(queries.length / 2);
+  });
+
+  it('times the patterns on values kept as the server sent them, not converted to JS types', async () => {
+    const client = new Client({ connectionString: optimized.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query({ text: `SELECT timestamptz '2026-12-07 05:00:00+00' AS at, ARRAY[1, 2]::bigint[] AS ids, 7 AS n`, types: AS_SENT });
+      expect(rows).toEqual([{ at: '2026-12-07 05:00:00+00', ids: '{1,2}', n: '7' }]);
+    } finally {
+      await client.end();
+    }
   });
 
   it('leaves the claim pattern rolled back during measurement, so the queue starts from the full backlog', () => {
