@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { DEFAULT_LOCK_RETRY, LockRetryOptions, sleep, withLockRetries } from '../db/lock-retry';
-import { MigrationFile, loadMigrationFiles } from './migration-files';
+import { MigrationFile, checksumMatches, loadMigrationFiles } from './migration-files';
 import { splitSqlStatements } from './sql-splitter';
 
 export interface MigrateOptions {
@@ -102,7 +102,7 @@ export async function migrate(options: MigrateOptions = {}): Promise<MigrateResu
       for (const file of files) {
         const recorded = applied.get(file.name);
         if (recorded !== undefined) {
-          if (recorded !== file.checksum) throw new MigrationChecksumError(file.name);
+          if (!checksumMatches(file, recorded)) throw new MigrationChecksumError(file.name);
           result.alreadyApplied.push(file.name);
           continue;
         }

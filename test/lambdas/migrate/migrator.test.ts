@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync, copyFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadMigrationFiles, MIGRATIONS_DIR } from '../../../lambdas/migrate/migration-files';
+import { COMMENT_ONLY_EARLIER_CHECKSUMS, loadMigrationFiles, MIGRATIONS_DIR } from '../../../lambdas/migrate/migration-files';
 import { migrate, MigrationChecksumError, MigrationLockedError, migrationStatus } from '../../../lambdas/migrate/migrator';
 import { createEmptyDatabase, TestDatabase } from '../../support/database';
 
@@ -52,6 +52,17 @@ describe('migration runner', () => {
     const failure = migrate({ databaseUrl: db.url, dir });
     await expect(failure).rejects.toBeInstanceOf(MigrationChecksumError);
     await expect(migrate({ databaseUrl: db.url, dir })).rejects.toThrow(firstFile);
+  });
+
+  it('accepts the checksum a file had before a comment-only change, and no other', async () => {
+    const dir = copyOfMigrations();
+    await migrate({ databaseUrl: db.url, dir });
+    const [[name, [earlier]]] = Object.entries(COMMENT_ONLY_EARLIER_CHECKSUMS);
+    expect(readdirSync(dir)).toContain(name);
+    await db.query(`UPDATE dbops.schema_migrations SET checksum = $2 WHERE version = $1`, [name, earlier]);
+    expect((await migrate({ databaseUrl: db.url, dir })).alreadyApplied).toContain(name);
+    await db.query(`UPDATE dbops.schema_migrations SET checksum = repeat('0', 64) WHERE version = $1`, [name]);
+    await expect(migrate({ databaseUrl: db.url, dir })).rejects.toThrow(name);
   });
 
   it('rolls a failing transactional file back completely and records nothing', async () => {
