@@ -225,14 +225,25 @@ export async function releaseBenchLeases(url: string, workers: number): Promise<
   }
 }
 
+/** The triggers that keep the queue from other tables: posts queue and dequeue (080), target edits relist (112). */
+export const PUBLISH_QUEUE_FEEDS = {
+  posts: ['posts_publish_queue_insert', 'posts_publish_queue_update'],
+  post_targets: ['post_targets_publish_ready_insert', 'post_targets_publish_ready_update', 'post_targets_publish_ready_delete'],
+} as const;
+
 /**
- * Runs `work` with posts' publish_queue triggers (080) off, as on a platform whose queue is
- * elsewhere (pg-boss): posts inserted or published meanwhile are not queued or dequeued.
+ * Runs `work` with the triggers that feed the queue from posts and post_targets off, as on a
+ * platform whose queue is elsewhere (pg-boss): posts inserted or published meanwhile are not
+ * queued or dequeued, and their targets' writes look up no queue entry.
  */
 export async function withoutPublishQueueTriggers<T>(url: string, work: () => Promise<T>): Promise<T> {
   const toggle = (on: boolean) => {
     const verb = on ? 'ENABLE' : 'DISABLE';
-    return withClient(url, (client) => client.query(`ALTER TABLE public.posts ${verb} TRIGGER posts_publish_queue_insert, ${verb} TRIGGER posts_publish_queue_update`));
+    return withClient(url, async (client) => {
+      for (const [table, triggers] of Object.entries(PUBLISH_QUEUE_FEEDS)) {
+        await client.query(`ALTER TABLE public.${table} ${triggers.map((t) => `${verb} TRIGGER ${t}`).join(', ')}`);
+      }
+    });
   };
   await toggle(false);
   try {

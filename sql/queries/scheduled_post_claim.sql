@@ -1,7 +1,6 @@
 -- name: scheduled_post_claim
--- description: Publishing queue: a worker leases a batch of due posts, oldest first, in one call. The lease lives in publish_queue (080), a narrow table with three small indexes, so posts is not written at all; the claim reads only posts nobody holds (109); SKIP LOCKED lets many workers claim side by side without waiting on each other or claiming a post twice. Each row carries a fresh lease token that complete/fail must present, and the post's pending targets, read index-only (107). The statement lives in public.publish_claim (108), so a worker's session plans it once.
+-- description: Publishing queue: a worker leases a batch of due posts, oldest first, in one call. The lease lives in publish_queue (080), a narrow table with three small indexes, so posts is not written at all; the claim reads only posts nobody holds (109); SKIP LOCKED lets many workers claim side by side without waiting on each other or claiming a post twice. Each row carries a fresh lease token that complete/fail must present, and the post's pending targets, kept with its publish_ready entry (112), so the claim reads no post_targets. The statement lives in public.publish_claim (108), so a worker's session plans it once.
 -- expects-index: publish_ready_pkey
--- expects-index: post_targets_post_pending_idx
 -- writes: true
 -- param: $1 due_before timestamptz: claim posts due at or before this instant, normally now()
 -- param: $2 batch_size integer: posts claimed at once, 50 typically (1-1000)

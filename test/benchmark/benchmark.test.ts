@@ -5,7 +5,7 @@ import { chartOf, markdownReport } from '../../benchmark/report';
 import { BenchResult, runBenchmark } from '../../benchmark/run';
 import { AS_SENT } from '../../benchmark/sections/query-patterns';
 import { expectedRowCounts, scaleSpec } from '../../benchmark/scale';
-import { ClaimFn, lifecycleWorker, releaseBenchLeases, runQueue, withoutPublishQueueTriggers } from '../../benchmark/sections/publishing-queue';
+import { ClaimFn, lifecycleWorker, PUBLISH_QUEUE_FEEDS, releaseBenchLeases, runQueue, withoutPublishQueueTriggers } from '../../benchmark/sections/publishing-queue';
 
 /**
  * The benchmark harness at tiny scale, inside npm test: it generates what the scale promises,
@@ -323,14 +323,24 @@ describe('publishing queue check', () => {
     const inQueue = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM public.publish_queue`))[0].n;
     const schedule = () =>
       db.query(`INSERT INTO public.posts (workspace_id, author_id, status, content, scheduled_at) SELECT (SELECT id FROM public.workspaces), (SELECT id FROM public.users), 'SCHEDULED', 'x', now()`);
+    const feeds = Object.values(PUBLISH_QUEUE_FEEDS).flat();
+    const enabled = async () =>
+      (await db.query<{ on: boolean }>(`SELECT bool_and(tgenabled <> 'D') AS on FROM pg_trigger WHERE tgname = ANY ($1::text[])`, [feeds]))[0].on;
+    expect(await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_trigger WHERE tgname = ANY ($1::text[])`, [feeds])).toEqual([{ n: feeds.length }]);
     expect(await inQueue()).toBe(DUE_POSTS);
+    let during: boolean | null = null;
     await withoutPublishQueueTriggers(db.url, async () => {
       await schedule();
       await db.query(`UPDATE public.posts SET status = 'PUBLISHED', published_at = now() WHERE id = (SELECT min(id) FROM public.posts)`);
+      const [{ off }] = await db.query<{ off: boolean }>(`SELECT bool_and(tgenabled = 'D') AS off FROM pg_trigger WHERE tgname = ANY ($1::text[])`, [feeds]);
+      during = off;
     });
-    // Neither queued nor dequeued meanwhile.
+    // Neither queued nor dequeued meanwhile; every feed was off.
+    expect(during).toBe(true);
     expect(await inQueue()).toBe(DUE_POSTS);
+    expect(await enabled()).toBe(true);
     await expect(withoutPublishQueueTriggers(db.url, () => Promise.reject(new Error('drain failed')))).rejects.toThrow('drain failed');
+    expect(await enabled()).toBe(true);
     await schedule();
     expect(await inQueue()).toBe(DUE_POSTS + 1);
   });

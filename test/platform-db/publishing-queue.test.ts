@@ -1,10 +1,30 @@
 import type { Pool } from 'pg';
 import { loadQueryFile, loadQueryFiles } from '../../sql/query-files';
 import { CLAIM_SQL, ClaimedPost, PublishingQueue, PublishingQueueError, QueueQueryable } from '../../platform-db/publishing-queue';
-import { createTestDatabase, TestDatabase } from '../support/database';
+import { migrate } from '../../lambdas/migrate/migrator';
+import { createEmptyDatabase, createTestDatabase, TestDatabase } from '../support/database';
 import { explainWithNested, planNodes } from '../sql/query-plan-support';
 import { expireLease, postRow, queueRow, schedulePosts, seedPublishingAccounts, targetRows } from '../support/publishing';
 import { harness } from '../lambdas/tasks/helpers';
+
+/**
+ * Unheld queue rows missing from publish_ready, list rows that are not an unheld queue row, and
+ * list rows whose targets are not the post's pending targets in id order (112).
+ */
+async function listDriftIn(db: TestDatabase) {
+  const [row] = await db.query<{ unlisted: string[] | null; stale: string[] | null; wrong: string[] | null }>(
+    `SELECT (SELECT array_agg(q.post_id::text ORDER BY q.post_id) FROM publish_queue q
+              WHERE q.lease_token IS NULL AND NOT EXISTS (SELECT FROM publish_ready r WHERE r.post_id = q.post_id AND r.due_at = q.due_at)) AS unlisted,
+            (SELECT array_agg(r.post_id::text ORDER BY r.post_id) FROM publish_ready r
+              WHERE NOT EXISTS (SELECT FROM publish_queue q WHERE q.post_id = r.post_id AND q.due_at = r.due_at AND q.lease_token IS NULL)) AS stale,
+            (SELECT array_agg(r.post_id::text ORDER BY r.post_id) FROM publish_ready r
+              WHERE NOT EXISTS (
+                SELECT FROM (SELECT coalesce(array_agg(pt.id ORDER BY pt.id), '{}') AS ids, coalesce(array_agg(pt.social_account_id ORDER BY pt.id), '{}') AS accounts
+                               FROM post_targets pt WHERE pt.post_id = r.post_id AND pt.status = 'pending') p
+                 WHERE p.ids = r.target_ids AND p.accounts = r.account_ids)) AS wrong`,
+  );
+  return { unlisted: row.unlisted ?? [], stale: row.stale ?? [], wrong: row.wrong ?? [] };
+}
 
 /**
  * The publishing queue's lifecycle (080) on the real PostgreSQL: every transition, the fencing of
@@ -99,22 +119,18 @@ describe('publishing queue', () => {
     const plan = await explainWithNested(db.superuserUrl, loadQueryFile('scheduled_post_claim'), [new Date(), 5, 'next', 60], true);
     const picks = planNodes(plan).filter((n) => ['publish_queue', 'publish_ready'].includes(n['Relation Name'] as string) && /Index/.test(n['Node Type']) && n['Index Name'] !== 'publish_queue_pkey');
     expect(picks.map((n) => [n['Index Name'], n['Actual Rows'], n['Rows Removed by Filter'] ?? 0])).toEqual([['publish_ready_pkey', 5, 0]]);
+    // The targets come with the entries (112): the claim reads no post_targets.
+    expect(planNodes(plan).filter((n) => n['Relation Name'] === 'post_targets')).toEqual([]);
     await queue('holder').release();
   });
 
-  /** Unheld queue rows missing from publish_ready, and list rows that are not an unheld queue row. */
-  const listDrift = async () => {
-    const [row] = await db.query<{ unlisted: string[] | null; stale: string[] | null }>(
-      `SELECT (SELECT array_agg(q.post_id::text ORDER BY q.post_id) FROM publish_queue q
-                WHERE q.lease_token IS NULL AND NOT EXISTS (SELECT FROM publish_ready r WHERE r.post_id = q.post_id AND r.due_at = q.due_at)) AS unlisted,
-              (SELECT array_agg(r.post_id::text ORDER BY r.post_id) FROM publish_ready r
-                WHERE NOT EXISTS (SELECT FROM publish_queue q WHERE q.post_id = r.post_id AND q.due_at = r.due_at AND q.lease_token IS NULL)) AS stale`,
-    );
-    return { unlisted: row.unlisted ?? [], stale: row.stale ?? [] };
-  };
+  const listDrift = () => listDriftIn(db);
+  const clean = { unlisted: [], stale: [], wrong: [] };
+  /** The targets publish_ready lists for a post, as the claim would hand them out. */
+  const listed = async (postId: string) =>
+    (await db.query<{ ids: string[] }>(`SELECT target_ids::text[] AS ids FROM publish_ready WHERE post_id = $1`, [postId])).map((r) => r.ids);
 
-  it('lists exactly the unheld queue rows in publish_ready through every transition (110)', async () => {
-    const clean = { unlisted: [], stale: [] };
+  it('lists exactly the unheld queue rows in publish_ready, with their pending targets, through every transition (110, 112)', async () => {
     const ids = await schedule(6, 1);
     expect(await listDrift()).toEqual(clean);
     expect(await db.query(`SELECT count(*)::int AS n FROM publish_ready`)).toEqual([{ n: 6 }]);
@@ -154,11 +170,71 @@ describe('publishing queue', () => {
     const [held] = await queue('w1').claim(1);
     expect(held.postId).toBe(id);
     // An entry for the held post, as a path outside the triggers might leave one.
-    await db.query(`INSERT INTO publish_ready (due_at, post_id) SELECT due_at - interval '1 minute', post_id FROM publish_queue WHERE post_id = $1`, [id]);
+    await db.query(`INSERT INTO publish_ready (due_at, post_id, target_ids, account_ids) SELECT due_at - interval '1 minute', post_id, '{}', '{}' FROM publish_queue WHERE post_id = $1`, [id]);
     const next = await queue('w2').claim(5);
     expect(next.map((c) => c.postId)).toEqual([other]);
     expect((await queued(id))[0]).toMatchObject({ lease_token: held.leaseToken, leased_by: 'w1', claims: 1 });
-    expect(await listDrift()).toEqual({ unlisted: [], stale: [] });
+    expect(await listDrift()).toEqual(clean);
+  });
+
+  it('keeps each listed post\'s targets in step with edits of post_targets, and lists a held post\'s afresh when its lease ends (112)', async () => {
+    const [a, b] = await schedule(2, 2);
+    const ids = async (postId: string) => (await targets(postId)).filter((t) => t.status === 'pending').map((t) => t.id);
+    expect(await listed(a)).toEqual([await ids(a)]);
+    expect(await listDrift()).toEqual(clean);
+    // Added, cancelled, deleted, moved to another post: each statement leaves both lists exact.
+    await db.query(`INSERT INTO post_targets (post_id, social_account_id) VALUES ($1, 3)`, [a]);
+    expect((await listed(a))[0]).toHaveLength(3);
+    const [first, second, third] = await ids(a);
+    await db.query(`UPDATE post_targets SET status = 'cancelled' WHERE id = $1`, [first]);
+    await db.query(`DELETE FROM post_targets WHERE id = $1`, [second]);
+    await db.query(`UPDATE post_targets SET post_id = $2 WHERE id = $1`, [third, b]);
+    expect(await listed(a)).toEqual([[]]);
+    expect((await listed(b))[0]).toContain(third);
+    expect(await listDrift()).toEqual(clean);
+    // A statement that touches no pending target's post, status or account changes no list.
+    await db.query(`UPDATE post_targets SET last_error = 'note' WHERE post_id = $1`, [b]);
+    expect(await listDrift()).toEqual(clean);
+
+    // Held: no entry, whatever the edits; when the lease ends, listed with the pending targets then.
+    const [held] = await queue('w1').claim(1, FAR);
+    expect(held.postId).toBe(a);
+    expect(held.targets).toEqual([]);
+    await db.query(`INSERT INTO post_targets (post_id, social_account_id) VALUES ($1, 2), ($1, 3)`, [a]);
+    expect(await listed(a)).toEqual([]);
+    expect(await queue('w1').release()).toBe(1);
+    expect(await listed(a)).toEqual([await ids(a)]);
+    expect(await listDrift()).toEqual(clean);
+    const [again] = await queue('w2').claim(1, FAR);
+    expect(again.targets.map((t) => t.targetId)).toEqual(await ids(a));
+  });
+
+  it('makes an entry only after a concurrent removal of one of its targets commits, and leaves that target out (112)', async () => {
+    const [id] = await schedule(1, 2);
+    const [held] = await queue('w1').claim(1);
+    const [keep, gone] = held.targets.map((t) => t.targetId);
+    const editor = await pool.connect();
+    try {
+      await editor.query('BEGIN');
+      await editor.query(`DELETE FROM post_targets WHERE id = $1`, [gone]);
+      // The worker hands its lease back meanwhile: the entry waits on the uncommitted delete.
+      const release = queue('w1').release();
+      let waiting = false;
+      for (let i = 0; i < 100 && !waiting; i += 1) {
+        const [row] = await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%publish_release%'`,
+        );
+        waiting = row.n === 1;
+        if (!waiting) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(waiting).toBe(true);
+      await editor.query('COMMIT');
+      expect(await release).toBe(1);
+    } finally {
+      editor.release();
+    }
+    expect(await listed(id)).toEqual([[keep]]);
+    expect(await listDrift()).toEqual(clean);
   });
 
   it('completes a post when every target is published: PUBLISHED, external ids kept, queue row gone, outcome recorded', async () => {
@@ -364,5 +440,38 @@ describe('publishing queue', () => {
     const normalize = (sql: string) => sql.replace(/\s+/g, ' ').trim();
     const file = loadQueryFiles().find((q) => q.name === 'scheduled_post_claim');
     expect(normalize(file!.sql)).toBe(normalize(CLAIM_SQL));
+  });
+});
+
+describe('publishing queue: 112 on a database with posts waiting', () => {
+  let db: TestDatabase;
+  afterAll(() => db?.drop());
+
+  it('lists every waiting post\'s pending targets, leaves a held post unlisted, and the next claim hands them out', async () => {
+    db = await createEmptyDatabase();
+    await migrate({ databaseUrl: db.url, include: (file) => file.name < '112' });
+    await seedPublishingAccounts(db);
+    const [held, edited, plain] = await schedulePosts(db, 3, 3);
+    const pool = db.newPool({ max: 2 });
+    try {
+      const [lease] = await new PublishingQueue(pool, { workerId: 'before-112' }).claim(1);
+      expect(lease.postId).toBe(held);
+      await db.query(`UPDATE post_targets SET status = 'cancelled' WHERE id = (SELECT min(id) FROM post_targets WHERE post_id = $1)`, [edited]);
+
+      await migrate({ databaseUrl: db.url });
+      expect(await listDriftIn(db)).toEqual({ unlisted: [], stale: [], wrong: [] });
+      const lists = await db.query<{ post_id: string; n: number }>(`SELECT post_id::text, cardinality(target_ids) AS n FROM publish_ready ORDER BY post_id`);
+      expect(lists).toEqual([
+        { post_id: edited, n: 2 },
+        { post_id: plain, n: 3 },
+      ]);
+      const next = await new PublishingQueue(pool, { workerId: 'after-112' }).claim(5);
+      expect(next.map((c) => [c.postId, c.targets.length])).toEqual([
+        [edited, 2],
+        [plain, 3],
+      ]);
+    } finally {
+      await pool.end();
+    }
   });
 });
