@@ -213,7 +213,7 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
     );
     out.push('');
     out.push(
-      'Claims only (hand-out): each worker leases batches with scheduled_post_claim (takes the oldest entries off publish_ready, the list of posts nobody holds, FOR UPDATE SKIP LOCKED, and leases their publish_queue rows with a HOT update, one transaction each) until none is due, and reports nothing: ' +
+      'Claims only (hand-out): each worker leases batches with scheduled_post_claim (takes the oldest entries off publish_ready, the list of posts nobody holds with their pending targets, FOR UPDATE SKIP LOCKED, and leases their publish_queue rows with a HOT update, one transaction each) until none is due, and reports nothing: ' +
         'what the queue itself can hand out, as pg-boss\'s fetch; lost = a due post left unleased, DB double claims = a queue row whose claims rose by more than one. The workers then hand the leases back (publish_release) and the same posts are drained again: ' +
         'whole lifecycle = lease a batch, then report every target published in one publish_report call (targets, the post\'s final status, the outcome row: a second transaction); lost = a due post not PUBLISHED. ' +
         'Baseline: the claim before 080 (an update of posts) and an update of posts to PUBLISHED. Claims/s = posts claimed per second of wall time, every commit included.',

@@ -1,33 +1,34 @@
 -- Each publish_ready entry carries its post's pending targets, so the claim reads no post_targets.
 --
 -- Since 107 the claim read the batch's pending targets along post_targets_post_pending_idx: one
--- index descent per post, 0.12-0.22 ms of the claim's 0.65-0.80 ms in the server on a 200,000-post
--- copy (pgbench, the claim of 50 rolled back, 2,000 times each way). The target list of a post
--- nobody holds changes only when its targets are edited, so it is kept with the entry instead:
--- computed when the entry is made (publish_ready_add, publish_ready_move: a post queued or its
+-- index descent per post. On a 200,000-post copy, the claim of 50 rolled back, alternated 1,000 at
+-- a time: p50 0.83-1.36 ms with the read, 0.73-1.16 without (pgbench, whole transaction); through
+-- node-postgres 1.23-1.71 and 1.05-1.48. The target list of a post nobody holds changes only when
+-- its targets are edited, so it is kept with the entry instead: computed when the entry is made (publish_ready_add, publish_ready_move: a post queued or its
 -- lease ended), refreshed when an unheld post's targets change (publish_ready_retarget, after each
 -- statement on post_targets), and handed out by the claim from the rows it deletes.
 --
--- Races with a concurrent edit of the targets:
--- * an edit that changes or removes a target while an entry is made: publish_pending_targets locks
---   the pending targets FOR SHARE, so the entry waits for the edit's commit and reads its result,
---   or the edit waits for the entry's commit and its own refresh then sees the entry. A target
---   removed is never handed out from a stale entry.
--- * a target inserted while an entry is made, by a transaction that cannot see it: the entry may
---   miss it. The worker reports the targets it got; a post with an unreported pending target keeps
---   its lease (081's settle) until release-stuck-claims requeues it, listed afresh. Late, not lost.
--- * an edit after the claim took the entry: as before 112, the worker has the targets of its claim
---   (the post is held; an edit while a post is publishing is the application's to fence).
+-- An edit of the targets that commits while an entry is being made, by a transaction that cannot
+-- see the entry yet, can leave the entry with the list as of before the edit, until the post is
+-- claimed: a target added then is published late (the worker leaves it unreported, the post keeps
+-- its lease until release-stuck-claims requeues it, listed afresh), a target removed then is still
+-- handed out. That is the race the claim's own read of post_targets had before 112 with an edit
+-- concurrent to the claim. Locking the pending targets FOR SHARE while making an entry closes it,
+-- but the lock stays on every target until its publish: in the benchmark's order (a burst handed
+-- out, handed back, drained through the lifecycle) 30,000 posts took 0.429 ms of server CPU each
+-- with the lock, 0.361-0.363 without, 0.377-0.388 before 112.
 
--- The pending targets of one post, locked against a concurrent edit until this transaction ends.
+-- The pending targets of one post. PL/pgSQL so a session plans the read once: as a SQL function,
+-- handing back 30,000 leases took 3.5-4.3 s instead of 1.2. Volatile, so each call reads what has
+-- committed by then: a refresh that waited on another's row lock must not write the list it saw before.
 CREATE FUNCTION public.publish_pending_targets(p_post_id bigint, OUT target_ids bigint[], OUT account_ids bigint[])
-LANGUAGE sql VOLATILE AS $$
-  SELECT coalesce(array_agg(t.id ORDER BY t.id), '{}'), coalesce(array_agg(t.social_account_id ORDER BY t.id), '{}')
-    FROM (SELECT pt.id, pt.social_account_id
-            FROM public.post_targets pt
-           WHERE pt.post_id = p_post_id AND pt.status = 'pending'
-           ORDER BY pt.id
-             FOR SHARE) t
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  SELECT coalesce(array_agg(pt.id ORDER BY pt.id), '{}'), coalesce(array_agg(pt.social_account_id ORDER BY pt.id), '{}')
+    INTO target_ids, account_ids
+    FROM public.post_targets pt
+   WHERE pt.post_id = p_post_id AND pt.status = 'pending';
+END;
 $$;
 
 -- After each statement on post_targets: the unheld posts whose pending targets it changed get
