@@ -59,6 +59,12 @@ export interface ScaleSpec {
   queueBurstPosts: number;
   /** Batch of the burst drain, pg-boss and the fault run (the claim goal is stated for 50). */
   queueBurstBatchSize: number;
+  /**
+   * Drains of a burst through the whole lifecycle and by a publisher on pg-boss, taken in turns
+   * (the order swapped every other pair), each over a fresh burst: one drain each moves with
+   * whatever else the machine is doing, a median of alternated pairs much less.
+   */
+  queueLifecyclePairs: number;
 }
 
 const MEDIUM: ScaleSpec = {
@@ -90,6 +96,7 @@ const MEDIUM: ScaleSpec = {
   queueBatchSize: 10,
   queueBurstPosts: 100_000,
   queueBurstBatchSize: 50,
+  queueLifecyclePairs: 3,
 };
 
 const SMALL: ScaleSpec = {
@@ -133,6 +140,7 @@ const TINY: ScaleSpec = {
   queueBatchSize: 5,
   queueBurstPosts: 300,
   queueBurstBatchSize: 10,
+  queueLifecyclePairs: 2,
 };
 
 export const SCALES: Record<ScaleName, ScaleSpec> = { tiny: TINY, small: SMALL, medium: MEDIUM };

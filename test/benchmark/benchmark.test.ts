@@ -5,6 +5,7 @@ import { chartOf, markdownReport } from '../../benchmark/report';
 import { BenchResult, runBenchmark } from '../../benchmark/run';
 import { AS_SENT } from '../../benchmark/sections/query-patterns';
 import { expectedRowCounts, scaleSpec } from '../../benchmark/scale';
+import { TARGETS } from '../../benchmark/targets';
 import { ClaimFn, lifecycleWorker, PUBLISH_QUEUE_FEEDS, releaseBenchLeases, runQueue, withoutPublishQueueTriggers } from '../../benchmark/sections/publishing-queue';
 
 /**
@@ -147,9 +148,31 @@ describe('benchmark harness (tiny scale)', () => {
     expect([w.writeBack, w.fetched, w.completed, w.doubleFetches, w.unpublishedPosts]).toEqual([true, spec.queueBurstPosts, spec.queueBurstPosts, 0, 0]);
   });
 
+  it('takes the lifecycle and pg-boss writing back in turns, each over its own burst, and checks the goal on the median ratio', () => {
+    const q = result.queue!;
+    const pairs = q.lifecyclePairs;
+    expect(pairs.map((p) => p.first)).toEqual(['lifecycle', 'pg-boss', 'lifecycle'].slice(0, spec.queueLifecyclePairs));
+    expect(pairs[0].lifecycle).toBe(q.burst);
+    expect(pairs[0].pgBossWriteBack).toBe(q.pgBossWriteBack);
+    for (const p of pairs) {
+      const ours = p.lifecycle;
+      expect([ours.claimsOnly, ours.capped, ours.duePosts, ours.claimed]).toEqual([false, false, spec.queueBurstPosts, spec.queueBurstPosts]);
+      expect([ours.doubleClaims, ours.doubleClaimedInDb, ours.lostPosts]).toEqual([[], [], []]);
+      const w = p.pgBossWriteBack;
+      expect([w.writeBack, w.fetched, w.completed, w.doubleFetches, w.unpublishedPosts]).toEqual([true, spec.queueBurstPosts, spec.queueBurstPosts, 0, 0]);
+      expect(p.ratio).toBeCloseTo(ours.claimsPerSecond / w.claimsPerSecond, 9);
+    }
+    // Nearest rank: of two pairs, the lower ratio.
+    const ratios = pairs.map((p) => p.ratio).sort((a, b) => a - b);
+    const goal = result.targets.find((t) => t.area === TARGETS.lifecycleVsPgBoss.area)!;
+    expect(goal.value).toBe(ratios[Math.ceil(ratios.length / 2) - 1]);
+    expect(goal.item).toMatch(new RegExp(`^median of ${pairs.length} alternated pairs: `));
+    expect(markdownReport(result, 'chart.svg')).toMatch(/\| 2 \| pg-boss \| [0-9,]+ \| [0-9.]+ \| [0-9,]+ \| [0-9.]+ \| [0-9.]+x \|/);
+  });
+
   it('starts the query patterns, and every drain it compares, ours and pg-boss\'s alike, after a CHECKPOINT and a wait for autovacuum', () => {
     const q = result.queue!;
-    const quiets = [result.patternsQuiet, ...[q.handOut, q.optimized, q.burstHandOut, q.burst, q.pgBossFetchOnly, q.pgBoss, q.pgBossWriteBack].map((r) => r.quiet)];
+    const quiets = [result.patternsQuiet, ...[q.handOut, q.optimized, q.burstHandOut, q.burst, q.pgBossFetchOnly, q.pgBoss, q.pgBossWriteBack, ...q.lifecyclePairs.flatMap((p) => [p.lifecycle, p.pgBossWriteBack])].map((r) => r.quiet)];
     for (const quiet of quiets) {
       expect(quiet).toBeDefined();
       expect(quiet!.waitMs).toBeGreaterThanOrEqual(0);
