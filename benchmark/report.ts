@@ -262,7 +262,7 @@ export function markdownReport(result: BenchResult, svgName?: string): string {
           perPost(p.lifecycle.cpu?.serverSeconds, p.lifecycle.claimed),
           n(p.pgBossWriteBack.claimsPerSecond, 0),
           perPost(p.pgBossWriteBack.cpu?.serverSeconds, p.pgBossWriteBack.fetched),
-          `${n(p.ratio, 2)}x`,
+          `${n(p.ratio, 3)}x`,
         ]),
       ),
     );

@@ -508,7 +508,7 @@ export function targetChecks(result: BenchResult): TargetCheck[] {
     checks.push(
       check(
         TARGETS.lifecycleVsPgBoss,
-        `median of ${ratios.length} alternated pairs: ${ratios.map((r) => `${Math.round(r * 100) / 100}x`).join(', ')}`,
+        `median of ${ratios.length} alternated pairs: ${ratios.map((r) => `${Math.round(r * 1000) / 1000}x`).join(', ')}`,
         median(ratios),
       ),
     );
